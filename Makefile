@@ -1,0 +1,38 @@
+# Two commands on a fresh machine: `make run` serves the app on the CPU engine; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 7860
+
+.PHONY: run test bench songs clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Stamp files: re-install only when a requirements file changes.
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
+	$(BIN)/python -m pip install -q -r requirements-dev.txt
+	touch $@
+
+run: $(VENV)/.runtime
+	EMO_ENGINE=$${EMO_ENGINE:-warp} GRADIO_SERVER_NAME=$(HOST) GRADIO_SERVER_PORT=$(PORT) $(BIN)/python app.py
+
+test: $(VENV)/.dev
+	$(BIN)/python -m pytest -q
+
+bench: $(VENV)/.dev
+	$(BIN)/python benchmarks/speed.py
+
+# Regenerates assets/songs (needs Debian's espeak-ng, fluidsynth and fluid-soundfont-gm; not part of CI).
+songs:
+	$(PYTHON) -m venv .venv-songs
+	.venv-songs/bin/python -m pip install -q -r scripts/requirements-songs.txt
+	.venv-songs/bin/python scripts/make_songs.py
+
+clean:
+	rm -rf $(VENV) .venv-songs .pytest_cache

@@ -1,0 +1,88 @@
+"""Command line: ``python -m emo sing PHOTO SONG -o OUT.mp4``, ``python -m emo check PHOTO``, ``python -m emo songs``.
+
+Any problem with the input exits with status 2 and one line saying what is wrong.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .errors import UserError
+
+
+def _progress_printer():
+    last = [-1]
+
+    def show(fraction: float, message: str) -> None:
+        percent = int(fraction * 100)
+        if percent != last[0]:
+            last[0] = percent
+            print(f"\r{percent:3d}% {message:<40}", end="", file=sys.stderr, flush=True)
+    return show
+
+
+def cmd_sing(args) -> int:
+    from .pipeline import sing
+
+    try:
+        result = sing(args.photo, args.song, engine=args.engine, motion=args.motion, seed=args.seed, size=args.size,
+                      out=args.output, progress=None if args.quiet else _progress_printer())
+    finally:
+        if not args.quiet:
+            print(file=sys.stderr)  # end the progress line
+    for notice in result.notices:
+        print(f"note: {notice}", file=sys.stderr)
+    print(result.video)
+    return 0
+
+
+def cmd_check(args) -> int:
+    from .face import check_photo
+
+    _, face = check_photo(args.photo)
+    x0, y0, x1, y1 = face.box
+    print(f"ok: one face, {x1 - x0:.0f}x{y1 - y0:.0f} px at ({x0:.0f}, {y0:.0f})")
+    for notice in face.notices:
+        print(f"note: {notice}")
+    return 0
+
+
+def cmd_songs(args) -> int:
+    from .songs import list_songs
+
+    for song in list_songs():
+        print(f"{song.id:<20} {song.language:<3} {song.kind:<7} {song.duration:5.1f} s  {song.title}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m emo", description="Make a photo of a face sing.")
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("sing", help="make a singing video")
+    s.add_argument("photo", help="a frontal headshot (jpg, png, webp, ...)")
+    s.add_argument("song", help="a preset id (see 'python -m emo songs') or an audio file")
+    s.add_argument("-o", "--output", required=True, help="the mp4 to write")
+    s.add_argument("--engine", default="auto", choices=["auto", "warp", "diffusion"])
+    s.add_argument("--motion", type=float, default=0.5, help="head motion, 0 (still) to 1 (lively)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--size", type=int, default=512, help="side of the square video in pixels")
+    s.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    s.set_defaults(run=cmd_sing)
+    c = sub.add_parser("check", help="check that a photo has one usable frontal face")
+    c.add_argument("photo")
+    c.set_defaults(run=cmd_check)
+    sub.add_parser("songs", help="list the preset songs").set_defaults(run=cmd_songs)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,132 @@
+"""The one-way flow: photo -> face -> audio -> motion -> frames -> video.
+
+`sing` is the single entry point used by the CLI and the app; it knows nothing of either.
+"""
+from __future__ import annotations
+
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from . import audio as audio_mod
+from . import motion as motion_mod
+from .engines import RenderJob, load_engine, resolve
+from .errors import UserError
+from .face import check_photo, crop_portrait
+from .video import write_video
+
+Progress = Callable[[float, str], None]  # (overall fraction 0..1, what is happening)
+OUTPUT_DIR = Path(tempfile.gettempdir()) / "emo-outputs"
+SIZES = (256, 384, 512, 640, 768)
+
+
+@dataclass(frozen=True)
+class SingOptions:
+    engine: str = "auto"  # auto | warp | diffusion
+    motion: float = 0.5  # 0 = still head, 1 = lively
+    seed: int = 0
+    size: int = 512  # side of the square video, pixels
+    fps: int = 25
+    max_seconds: float = 30.0  # longer uploads are trimmed (with a notice)
+
+    def __post_init__(self):
+        if not 0.0 <= self.motion <= 1.0:
+            raise UserError(f"Motion must be between 0 and 1 (got {self.motion}).")
+        if self.size not in SIZES:
+            raise UserError(f"Video size must be one of {', '.join(map(str, SIZES))} pixels (got {self.size}).")
+
+
+@dataclass(frozen=True)
+class SongInput:
+    """What to sing: the file muxed into the video and the voice that drives the mouth."""
+
+    title: str
+    mix: Path
+    vocals: Path  # the vocal stem; the mix itself when there is none
+
+
+@dataclass(frozen=True)
+class SingResult:
+    video: Path
+    engine: str
+    seconds: float
+    frames: int
+    notices: tuple[str, ...] = field(default=())
+
+
+def resolve_song(song: str | Path) -> SongInput:
+    """A preset id from the library, or a path to an audio file of the user's own."""
+    path = Path(song)
+    if path.suffix and path.is_file():
+        return SongInput(path.stem, path, path)
+    if path.suffix:
+        raise UserError(f"The audio file '{path.name}' does not exist.")
+    from .songs import get_song
+
+    preset = get_song(str(song))
+    return SongInput(preset.title, preset.mix, preset.vocals)
+
+
+def _silent(progress: Progress | None) -> Progress:
+    return progress or (lambda fraction, message: None)
+
+
+def prepare_audio(song: SongInput, options: SingOptions, notices: list[str]) -> audio_mod.AudioFeatures:
+    limit = options.max_seconds
+    mix = audio_mod.load_audio(song.mix, max_seconds=limit + 0.5)
+    if len(mix) > limit * audio_mod.SAMPLE_RATE:
+        notices.append(f"The audio is longer than {limit:.0f} s, so only its first {limit:.0f} s are used.")
+        mix = mix[: int(limit * audio_mod.SAMPLE_RATE)]
+    vocals = mix if song.vocals == song.mix else audio_mod.load_audio(song.vocals, max_seconds=limit)
+    return audio_mod.analyse(vocals, mix, fps=options.fps)
+
+
+def sing(photo, song: str | Path, *, engine: str = "auto", motion: float = 0.5, seed: int = 0, size: int = 512,
+         out: str | Path | None = None, progress: Progress | None = None) -> SingResult:
+    """Make a video of the face in `photo` singing `song` (a preset id or an audio file).
+
+    `photo` is a path, bytes, a PIL image or an RGB array. `progress(fraction, message)` is called as work advances.
+    """
+    options = SingOptions(engine=engine, motion=motion, seed=seed, size=size)
+    report = _silent(progress)
+    report(0.0, "Checking the face")
+    rgb, face = check_photo(photo)
+    portrait, face = crop_portrait(rgb, face, options.size)
+    notices = list(face.notices)
+
+    report(0.04, "Analysing the song")
+    song_in = resolve_song(song)
+    features = prepare_audio(song_in, options, notices)
+    plan = motion_mod.plan(features, options.motion, options.seed)
+
+    engine_name = resolve(options.engine)
+    report(0.08, f"Loading the {engine_name} engine")
+    engine = load_engine(engine_name)
+    job = RenderJob(portrait=portrait, face=face, audio=features, motion=plan, seed=options.seed)
+
+    def on_frame(done: int, total: int) -> None:
+        report(0.1 + 0.88 * done / total, f"Animating frame {done}/{total}")
+
+    out = Path(out) if out else OUTPUT_DIR / f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}.mp4"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    frames = _checked(engine.render(job, on_frame), job)
+    write_video(out, frames, features.fps, features.n_frames, song_in.mix)
+    report(1.0, "Done")
+    return SingResult(out, engine.name, features.duration, features.n_frames, tuple(notices))
+
+
+def _checked(frames, job: RenderJob):
+    """Hold every engine to the interface: exactly n_frames RGB uint8 frames of the portrait's size."""
+    count = 0
+    for frame in frames:
+        if frame.shape != job.portrait.shape or frame.dtype != np.uint8:
+            raise RuntimeError(f"engine produced a {frame.shape} {frame.dtype} frame, expected {job.portrait.shape}")
+        count += 1
+        yield frame
+    if count != job.n_frames:
+        raise RuntimeError(f"engine produced {count} frames, expected {job.n_frames}")
