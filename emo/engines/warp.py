@@ -146,8 +146,9 @@ class FaceRig:
         cheeks = img[int(lm[29, 1]):int(lm[33, 1]) + 1, int(lm[31, 0]):int(lm[35, 0]) + 1].reshape(-1, 3)
         light = float(np.clip(cheeks.mean() / 160.0, 0.45, 1.15)) if cheeks.size else 1.0
         self.cavity = lip * np.array([0.32, 0.2, 0.2], np.float32)
+        self.inner_lip = lip * np.array([0.72, 0.55, 0.55], np.float32)
         self.tongue = lip * np.array([0.8, 0.55, 0.55], np.float32)
-        self.teeth = np.array([238, 232, 222], np.float32) * light
+        self.teeth = np.array([226, 214, 194], np.float32) * light  # ivory, in the photo's light
 
     def controls(self, open_iod: float, rounded: float, spread: float, blink: float, yaw, pitch, roll) -> Controls:
         return Controls(open_px=open_iod * self.iod, widen=0.10 * spread - 0.16 * rounded, blink=blink,
@@ -195,13 +196,15 @@ class FaceRig:
         depth = np.clip((gy - top_y) / gap, 0, 1)  # 0 at the upper lip, 1 at the lower lip
         centre_x = poly[:, 0].mean()
         across = _lens(gx, centre_x, half * (1 + c.widen) * 0.95)[..., None]
-        # Darker towards the back of the mouth, lit a little from the front.
-        interior = self.cavity * (0.55 + 0.45 * across) * (0.8 + 0.2 * depth[..., None])
+        # Wet inner lips at the rim, darkening towards the back of the mouth.
+        inside = (_smoothstep(0, 0.3, depth) * _smoothstep(1, 0.7, depth))[..., None] * _smoothstep(0.05, 0.5, across)
+        interior = self.inner_lip * (1 - inside) + self.cavity * (0.6 + 0.4 * across) * inside
         if self.draw_teeth:
             tooth_h = np.minimum(0.08 * self.iod, 0.45 * gap) / gap
             teeth = ((1 - _smoothstep(tooth_h * 0.7, tooth_h, depth)) * _smoothstep(0.1, 0.5, across[..., 0]))[..., None]
-            ridge = 0.93 + 0.07 * np.abs(np.cos(np.pi * (gx - centre_x) / (0.09 * self.iod)))[..., None]
-            shade = (0.62 + 0.38 * across) * (1 - 0.25 * depth[..., None] / np.maximum(tooth_h, 1e-3)[..., None])
+            ridge = 0.95 + 0.05 * np.abs(np.cos(np.pi * (gx - centre_x) / (0.09 * self.iod)))[..., None]
+            lip_shadow = 0.65 + 0.35 * _smoothstep(0, 0.4 * tooth_h, depth)[..., None]  # under the upper lip
+            shade = (0.6 + 0.4 * across) * lip_shadow
             interior = interior * (1 - teeth) + self.teeth * ridge * np.clip(shade, 0.5, 1) * teeth
         tongue = (_smoothstep(0.6, 1.0, depth) * np.clip(gap / (0.3 * self.iod), 0, 1))[..., None] * across
         interior = interior * (1 - 0.6 * tongue) + self.tongue * 0.6 * tongue

@@ -1,0 +1,47 @@
+"""Shared fixtures: a real portrait prepared as the pipeline would, and real preset songs."""
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from emo import audio as audio_mod
+from emo.face import check_photo, crop_portrait
+from emo.songs import list_songs
+
+from . import images
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def portrait():
+    """(portrait 256x256, face in its pixels) from the astronaut photo; small, to keep the suite fast."""
+    rgb, face = check_photo(images.astronaut())
+    return crop_portrait(rgb, face, 256)
+
+
+@pytest.fixture(scope="session")
+def intro_song():
+    """A preset whose voice starts after an instrumental intro."""
+    return max(list_songs(), key=lambda s: s.voice_start)
+
+
+@pytest.fixture(scope="session")
+def intro_features(intro_song):
+    return audio_mod.analyse(audio_mod.load_audio(intro_song.vocals), audio_mod.load_audio(intro_song.mix))
+
+
+def probe(path: Path) -> str:
+    """ffmpeg's description of a media file (streams, codecs, duration)."""
+    return subprocess.run([audio_mod.ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True,
+                          text=True).stderr
+
+
+def decode_frames(path: Path, size: int) -> np.ndarray:
+    """All video frames of an mp4 as (n, size, size, 3) uint8 RGB."""
+    raw = subprocess.run([audio_mod.ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "rawvideo", "-pix_fmt",
+                          "rgb24", "-"], capture_output=True, check=True).stdout
+    return np.frombuffer(raw, np.uint8).reshape(-1, size, size, 3)

@@ -1,0 +1,87 @@
+"""Audio decoding and the per-frame features that drive the face."""
+from __future__ import annotations
+
+import subprocess
+
+import numpy as np
+import pytest
+
+from emo import audio
+from emo.errors import AudioError
+
+SR = audio.SAMPLE_RATE
+
+
+def _encode(src, dst, *args):
+    subprocess.run([audio.ffmpeg_exe(), "-v", "error", "-y", "-i", str(src), *args, str(dst)], check=True)
+    return dst
+
+
+@pytest.mark.parametrize("ext, args", [("mp3", []), ("wav", []), ("m4a", ["-c:a", "aac"]), ("ogg", []),
+                                       ("flac", []), ("wav", ["-ac", "6"]), ("wav", ["-ar", "8000"]),
+                                       ("flac", ["-ar", "96000"])])
+def test_decodes_common_formats_to_the_same_length(tmp_path, intro_song, ext, args):
+    reference = audio.load_audio(intro_song.mix)
+    decoded = audio.load_audio(_encode(intro_song.mix, tmp_path / f"clip.{ext}", *args))
+    assert decoded.dtype == np.float32 and decoded.ndim == 1
+    assert abs(len(decoded) - len(reference)) < 0.06 * SR  # mp3/aac add tens of ms of padding at most
+    assert 0.01 < np.abs(decoded).max() <= 1.0
+
+
+def test_unreadable_audio_has_a_clear_message(tmp_path):
+    bad = tmp_path / "song.mp3"
+    bad.write_text("not audio at all")
+    with pytest.raises(AudioError, match="could not be read as audio"):
+        audio.load_audio(bad)
+    with pytest.raises(AudioError, match="does not exist"):
+        audio.load_audio(tmp_path / "missing.wav")
+
+
+def test_too_short_and_silent_clips_are_refused():
+    with pytest.raises(AudioError, match="at least"):
+        audio.analyse(np.zeros(SR // 2, np.float32), np.full(SR // 2, 0.1, np.float32))
+    with pytest.raises(AudioError, match="silent"):
+        audio.analyse(np.zeros(3 * SR, np.float32), np.zeros(3 * SR, np.float32))
+
+
+def test_one_value_per_video_frame(intro_song, intro_features):
+    f = intro_features
+    assert f.n_frames == round(len(f.mix) / SR * 25)
+    assert abs(f.duration - intro_song.duration) <= 1 / 25
+    for name in ("loudness", "roundness", "spread", "onset", "beat", "energy"):
+        assert len(getattr(f, name)) == f.n_frames, name
+
+
+def test_voice_loudness_follows_the_stem_not_the_instruments(intro_song, intro_features):
+    f = intro_features
+    intro = slice(0, int((intro_song.voice_start - 0.2) * 25))
+    assert f.loudness[intro].max() == 0.0  # instruments only: the mouth must stay shut
+    assert f.energy[intro].max() > 0.3  # ...although the music is playing
+    assert f.loudness[int(intro_song.voice_start * 25):].max() > 0.8
+
+
+def test_beats_land_on_a_click_track():
+    t = np.arange(8 * SR) / SR
+    clicks = np.zeros_like(t)
+    for k in range(16):  # 120 BPM: a click every 12.5 frames
+        start = int(k * 0.5 * SR)
+        clicks[start:start + 400] = np.sin(2 * np.pi * 1000 * t[:400]) * np.exp(-np.arange(400) / 80)
+    f = audio.analyse(clicks.astype(np.float32), clicks.astype(np.float32))
+    beat_times = np.nonzero(f.beat)[0] / 25
+    assert len(beat_times) >= 7
+    offsets = np.abs(((beat_times + 0.25) % 0.5) - 0.25)  # distance to the nearest click
+    assert offsets.max() <= 0.08
+    assert f.onset[np.round(np.arange(16) * 12.5).astype(int)].mean() > 5 * np.median(f.onset)
+
+
+def test_rounded_and_spread_vowels_differ():
+    """A voice whose energy sits low (o/u-like) reads as rounded, one with a high formant (i/e-like) as spread."""
+    t = np.arange(2 * SR) / SR
+    f0 = 200
+    low = sum(np.sin(2 * np.pi * f0 * k * t) / k for k in range(1, 4))  # energy under 600 Hz
+    high = sum(np.sin(2 * np.pi * f0 * k * t) * (1.0 if k in (1, 12, 13) else 0.05) for k in range(1, 16))
+    voice = np.concatenate([low, high]).astype(np.float32) * 0.2
+    f = audio.analyse(voice, voice)
+    first, second = slice(5, 45), slice(55, 95)
+    assert f.roundness[first].mean() > 0.5 > f.roundness[second].mean()
+    assert f.spread[second].mean() > 0.5 > f.spread[first].mean()

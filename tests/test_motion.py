@@ -1,0 +1,38 @@
+"""The weak controls: mouth from the voice, speed level from the music, blinks, bounded head pose."""
+from __future__ import annotations
+
+import numpy as np
+
+from emo import motion
+
+
+def test_mouth_follows_loudness_without_lag(intro_features):
+    plan = motion.plan(intro_features)
+    loud = intro_features.loudness
+    assert np.corrcoef(plan.mouth_open, loud)[0, 1] > 0.9
+    assert plan.mouth_open[loud == 0].max() <= 0.02
+    assert 0.2 < plan.mouth_open.max() <= motion.MAX_OPEN
+
+
+def test_blinks_are_natural(intro_features):
+    plan = motion.plan(intro_features, seed=5)
+    closed = np.flatnonzero(plan.blink >= 1.0)
+    per_minute = len(closed) / (intro_features.duration / 60)
+    assert 2 <= per_minute <= 40 and len(closed) >= 1
+    assert (np.diff(closed) >= 25).all() if len(closed) > 1 else True
+
+
+def test_motion_control_scales_the_head_and_stays_in_range(intro_features):
+    still = motion.plan(intro_features, motion=0.0)
+    lively = motion.plan(intro_features, motion=1.0)
+    assert np.abs(still.yaw).max() == 0 and np.abs(still.roll).max() == 0
+    assert np.abs(lively.yaw).max() > np.radians(2)
+    assert np.abs(lively.yaw).max() <= motion.MAX_YAW + 1e-6
+    assert np.abs(lively.roll).max() <= motion.MAX_ROLL + 1e-6
+
+
+def test_speed_level_rises_with_busy_music(intro_features):
+    plan = motion.plan(intro_features)
+    assert plan.speed_level.min() >= 0 and plan.speed_level.max() < motion.SPEED_LEVELS
+    busy = intro_features.onset > np.percentile(intro_features.onset, 75)
+    assert plan.speed[busy].mean() > plan.speed[~busy].mean()

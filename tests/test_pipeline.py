@@ -1,0 +1,112 @@
+"""The whole flow through its three doors: Python (`emo.sing`), the CLI and the app's handler."""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import emo
+from emo.errors import UserError
+
+from . import images
+from .conftest import ROOT, decode_frames, probe
+
+
+def _duration(text: str) -> float:
+    h, m, s = re.search(r"Duration: (\d+):(\d+):([\d.]+)", text).groups()
+    return int(h) * 3600 + int(m) * 60 + float(s)
+
+
+def test_sing_makes_a_browser_ready_video(tmp_path, intro_song):
+    seen = []
+    result = emo.sing(images.astronaut(), intro_song.id, engine="warp", size=256, out=tmp_path / "a.mp4",
+                      progress=lambda fraction, message: seen.append((fraction, message)))
+    info = probe(result.video)
+    assert "Video: h264" in info and "yuv420p" in info and "256x256" in info and "25 fps" in info
+    assert "Audio: aac" in info
+    assert abs(_duration(info) - intro_song.duration) <= 1 / 25 + 0.03
+    data = result.video.read_bytes()
+    assert data.find(b"moov") < data.find(b"mdat")  # faststart: plays before it has fully downloaded
+    frames = decode_frames(result.video, 256)
+    assert abs(len(frames) - round(intro_song.duration * 25)) <= 1
+    assert result.engine == "warp" and result.frames == len(frames)
+    stages = [m for _, m in seen]
+    assert stages[0] == "Checking the face" and "Analysing the song" in stages
+    assert any(m.startswith("Animating frame") for m in stages) and seen[-1][0] == 1.0
+    assert [f for f, _ in seen] == sorted(f for f, _ in seen)
+    assert not list(tmp_path.glob(".*partial*"))
+
+
+def test_own_audio_file_and_trimming_notice(tmp_path):
+    long_clip = tmp_path / "long.wav"
+    subprocess.run([emo.audio.ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "sine=f=300:d=31", str(long_clip)],
+                   check=True)
+    result = emo.sing(images.astronaut(), long_clip, engine="warp", size=256, motion=0.0, out=tmp_path / "b.mp4")
+    assert result.seconds == pytest.approx(30.0, abs=0.05)
+    assert any("only its first 30 s" in n for n in result.notices)
+
+
+@pytest.mark.parametrize("kwargs, message", [({"motion": 2}, "Motion must be between"),
+                                             ({"size": 500}, "Video size must be one of"),
+                                             ({"engine": "magic"}, "Unknown engine")])
+def test_bad_options_are_explained(tmp_path, kwargs, message):
+    with pytest.raises(UserError, match=message):
+        emo.sing(images.astronaut(), emo.list_songs()[0].id, out=tmp_path / "x.mp4", **kwargs)
+    assert not list(tmp_path.iterdir())
+
+
+def cli(*args):
+    return subprocess.run([sys.executable, "-m", "emo", *map(str, args)], capture_output=True, text=True, cwd=ROOT)
+
+
+def test_cli_sing_check_and_songs(tmp_path, intro_song):
+    photo = tmp_path / "me.png"
+    from PIL import Image
+
+    Image.fromarray(images.astronaut()).save(photo)
+    out = tmp_path / "out.mp4"
+    done = cli("sing", photo, intro_song.id, "-o", out, "--engine", "warp", "--size", "256", "--seed", "2", "-q")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(out) and out.stat().st_size > 10_000
+    assert cli("check", photo).returncode == 0
+    listing = cli("songs")
+    assert listing.returncode == 0 and all(s.id in listing.stdout for s in emo.list_songs())
+
+
+def test_cli_bad_inputs_exit_2_with_one_line(tmp_path):
+    cat = tmp_path / "cat.png"
+    from PIL import Image
+
+    Image.fromarray(images.no_face()["cat"]).save(cat)
+    cases = [cli("check", cat), cli("sing", cat, emo.list_songs()[0].id, "-o", tmp_path / "o.mp4", "-q"),
+             cli("sing", cat, "../../etc/passwd", "-o", tmp_path / "o.mp4", "-q"),
+             cli("check", tmp_path / "missing.jpg")]
+    for done in cases:
+        assert done.returncode == 2, done.stderr
+        lines = [line for line in done.stderr.splitlines() if line.strip()]
+        assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in done.stderr
+    assert not (tmp_path / "o.mp4").exists()
+
+
+def test_app_handler_generates_and_explains_rejections(tmp_path):
+    sys.path.insert(0, str(ROOT))
+    import app
+
+    example = app.EXAMPLES[0]
+    video, status = app.generate(example, next(iter(app.SONGS)), 0.5, 0, progress=lambda *a, **k: None)
+    assert video and video.endswith(".mp4") and "**warp** engine" in status
+    cat = tmp_path / "cat.png"
+    from PIL import Image
+
+    Image.fromarray(images.no_face()["cat"]).save(cat)
+    video, status = app.generate(str(cat), next(iter(app.SONGS)), 0.5, 0, progress=lambda *a, **k: None)
+    assert video is None and "could not find a face" in status
+    video, status = app.generate(None, next(iter(app.SONGS)), 0.5, 0, progress=lambda *a, **k: None)
+    assert video is None and "Upload a photo" in status
+    text, preview = app.song_card(next(iter(app.SONGS)))
+    song = next(iter(app.SONGS.values()))
+    assert song.title in text and f"{song.duration:.1f} s" in text and preview.endswith(".flac")
+    assert app.gpu_seconds(example, song.id, 0.5, 0) > song.duration
