@@ -133,7 +133,8 @@ def _beats(onset: np.ndarray, fps: int) -> np.ndarray:
     phase = max(range(period), key=lambda p: onset[p::period].sum())
     for frame in range(phase, len(onset), period):
         lo, hi = max(frame - 2, 0), min(frame + 3, len(onset))
-        beat[lo + int(np.argmax(onset[lo:hi]))] = True
+        peak = lo + int(np.argmax(onset[lo:hi]))
+        beat[peak] = onset[peak] >= 0.2  # no beat where nothing starts (silence, a held note)
     return beat
 
 

@@ -51,12 +51,12 @@ def test_mouth_interior_is_dark_when_open(rendered):
 
 
 def test_background_far_from_the_face_stays_still(rendered):
+    """The side and bottom bands (background, shoulders) do not move; the top may, where hair reaches it."""
     job, frames, _ = rendered
     band = max(job.portrait.shape[0] // 12, 4)
     diff = np.abs(frames.astype(np.int16) - job.portrait.astype(np.int16))
-    border = np.concatenate([diff[:, :band].reshape(len(frames), -1), diff[:, :, :band].reshape(len(frames), -1),
-                             diff[:, :, -band:].reshape(len(frames), -1)], axis=1)
-    assert border.mean() < 1.0 and np.percentile(border, 99.9) < 12
+    for region in (diff[:, :, :band], diff[:, :, -band:], diff[:, -band:]):
+        assert region.mean() < 0.5 and np.percentile(region, 99.9) < 8
 
 
 def test_head_moves_smoothly_within_its_region(rendered):

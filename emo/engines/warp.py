@@ -126,6 +126,13 @@ class FaceRig:
         nose = np.exp(-((xs - lm[30, 0]) ** 2 + (ys - lm[30, 1]) ** 2) / (2 * (0.22 * self.iod) ** 2))
         depth = (np.clip(1 - rf ** 2, 0, 1) + 0.35 * nose) * 0.5 * face_w
         self.head_terms = np.stack([weight * (xs - self.pivot[0]), weight * (ys - self.pivot[1]), weight * depth])
+        # Only pixels the head or the expression can move are warped; the rest is the photo as it is.
+        rows, cols = np.nonzero(weight > 0)
+        y0, y1 = rows.min() * LOW - 2 * LOW, (rows.max() + 1) * LOW + 2 * LOW
+        x0, x1 = cols.min() * LOW - 2 * LOW, (cols.max() + 1) * LOW + 2 * LOW
+        ry, rx = self.roi
+        self.moving = (slice(max(min(y0, ry.start), 0), min(max(y1, ry.stop), self.size)),
+                       slice(max(min(x0, rx.start), 0), min(max(x1, rx.stop), self.size)))
         self.low_grid = np.dstack([xs, ys]) / LOW  # low-res pixel coordinates of each low-res sample
 
     def _head_forward(self, c: Controls) -> np.ndarray:
@@ -144,11 +151,12 @@ class FaceRig:
         img = self.image.astype(np.float32)
         lip = img[lips > 0].mean(0) if lips.any() else np.array([150, 80, 80], np.float32)
         cheeks = img[int(lm[29, 1]):int(lm[33, 1]) + 1, int(lm[31, 0]):int(lm[35, 0]) + 1].reshape(-1, 3)
-        light = float(np.clip(cheeks.mean() / 160.0, 0.45, 1.15)) if cheeks.size else 1.0
+        skin = cheeks.mean(0) if cheeks.size else np.array([200, 160, 140], np.float32)
         self.cavity = lip * np.array([0.32, 0.2, 0.2], np.float32)
         self.inner_lip = lip * np.array([0.72, 0.55, 0.55], np.float32)
         self.tongue = lip * np.array([0.8, 0.55, 0.55], np.float32)
-        self.teeth = np.array([226, 214, 194], np.float32) * light  # ivory, in the photo's light
+        # Teeth take the photo's white balance and light from the skin around them.
+        self.teeth = np.clip(0.45 * skin + 0.55 * np.array([240, 236, 228], np.float32), 0, 255)
 
     def controls(self, open_iod: float, rounded: float, spread: float, blink: float, yaw, pitch, roll) -> Controls:
         return Controls(open_px=open_iod * self.iod, widen=0.10 * spread - 0.16 * rounded, blink=blink,
@@ -163,9 +171,11 @@ class FaceRig:
         fwd = self._head_forward(c)
         back = cv2.remap(fwd, self.low_grid[..., 0] - fwd[..., 0] / LOW, self.low_grid[..., 1] - fwd[..., 1] / LOW,
                          cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        head = self.base - cv2.resize(back, (self.size, self.size), interpolation=cv2.INTER_LINEAR)
+        head = self.base[self.moving] - cv2.resize(back, (self.size, self.size), interpolation=cv2.INTER_LINEAR)[self.moving]
         src = cv2.remap(self.local, head[..., 0], head[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        out = cv2.remap(self.image, src[..., 0], src[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        out = self.image.copy()
+        out[self.moving] = cv2.remap(self.image, src[..., 0], src[..., 1], cv2.INTER_LINEAR,
+                                     borderMode=cv2.BORDER_REPLICATE)
         if c.open_px > 0.5:
             self._paint_mouth(out, c, fwd)
         return out
@@ -203,8 +213,8 @@ class FaceRig:
             tooth_h = np.minimum(0.08 * self.iod, 0.45 * gap) / gap
             teeth = ((1 - _smoothstep(tooth_h * 0.7, tooth_h, depth)) * _smoothstep(0.1, 0.5, across[..., 0]))[..., None]
             ridge = 0.95 + 0.05 * np.abs(np.cos(np.pi * (gx - centre_x) / (0.09 * self.iod)))[..., None]
-            lip_shadow = 0.65 + 0.35 * _smoothstep(0, 0.4 * tooth_h, depth)[..., None]  # under the upper lip
-            shade = (0.6 + 0.4 * across) * lip_shadow
+            lip_shadow = 0.7 + 0.3 * _smoothstep(0, 0.4 * tooth_h, depth)[..., None]  # under the upper lip
+            shade = (0.72 + 0.28 * across) * lip_shadow
             interior = interior * (1 - teeth) + self.teeth * ridge * np.clip(shade, 0.5, 1) * teeth
         tongue = (_smoothstep(0.6, 1.0, depth) * np.clip(gap / (0.3 * self.iod), 0, 1))[..., None] * across
         interior = interior * (1 - 0.6 * tongue) + self.tongue * 0.6 * tongue
