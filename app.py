@@ -8,6 +8,7 @@ import gradio as gr
 import spaces
 
 import emo
+from emo.audio import MAX_SECONDS
 from emo.errors import UserError
 
 ROOT = Path(__file__).parent
@@ -15,6 +16,7 @@ ENGINE = os.environ.get("EMO_ENGINE", "auto")  # `make run` sets warp: the CPU e
 EXAMPLES = sorted(str(p) for p in (ROOT / "examples").glob("*.jpg"))
 SONGS = {song.id: song for song in emo.list_songs()}
 CONCURRENCY = int(os.environ.get("EMO_CONCURRENCY", "2"))
+MAX_UPLOAD = os.environ.get("EMO_MAX_UPLOAD", "25mb")
 
 
 def song_card(song_id: str) -> tuple[str, str]:
@@ -26,19 +28,19 @@ def song_card(song_id: str) -> tuple[str, str]:
     return f"**{song.title}** · {language} {kind} · {song.duration:.1f} s\n\n{lyrics}", str(song.mix)
 
 
-def gpu_seconds(photo, song_id, motion, seed, progress=None) -> int:
+def gpu_seconds(photo, song_id, own_audio, motion, seed, progress=None) -> int:
     """ZeroGPU reservation: grows with the clip's length (the diffusion engine's cost is per frame)."""
-    song = SONGS.get(song_id)
-    return int(30 + 8 * (song.duration if song else 15))
+    seconds = MAX_SECONDS if own_audio or song_id not in SONGS else SONGS[song_id].duration
+    return int(30 + 8 * seconds)
 
 
 @spaces.GPU(duration=gpu_seconds)
-def generate(photo, song_id, motion, seed, progress=gr.Progress()):
-    """Returns (video path or None, status message)."""
+def generate(photo, song_id, own_audio, motion, seed, progress=gr.Progress()):
+    """Returns (video path or None, status message). Own audio, when given, is sung instead of the preset."""
     if not photo:
         return None, "Upload a photo of one face first (or click an example)."
     try:
-        result = emo.sing(photo, song_id, engine=ENGINE, motion=float(motion), seed=int(seed),
+        result = emo.sing(photo, own_audio or song_id, engine=ENGINE, motion=float(motion), seed=int(seed),
                           progress=lambda fraction, message: progress(fraction, desc=message))
     except UserError as err:
         return None, f"⚠️ {err}"
@@ -49,7 +51,8 @@ def generate(photo, song_id, motion, seed, progress=gr.Progress()):
 
 def build() -> gr.Blocks:
     first = next(iter(SONGS))
-    with gr.Blocks(title="Sing, portrait!") as demo:
+    # Gradio's own copies of uploads and results are swept every 10 minutes once an hour old.
+    with gr.Blocks(title="Sing, portrait!", delete_cache=(600, 3600)) as demo:
         gr.Markdown("# Sing, portrait!\nPick a song, upload a frontal headshot, and watch the face sing it. "
                     "Runs on a CPU in seconds; every video is marked as AI-generated.")
         with gr.Row():
@@ -58,6 +61,8 @@ def build() -> gr.Blocks:
                 card_text, card_audio = song_card(first)
                 card = gr.Markdown(card_text)
                 preview = gr.Audio(card_audio, label="Preview", interactive=False)
+                own_audio = gr.Audio(type="filepath", sources=["upload", "microphone"],
+                                     label=f"…or sing your own audio (mp3, wav, m4a, ogg, flac; first {MAX_SECONDS:.0f} s)")
                 photo = gr.Image(type="filepath", label="Your photo: one face, looking at the camera",
                                  sources=["upload", "webcam", "clipboard"], height=320)
                 gr.Examples(EXAMPLES, inputs=photo, label="Example portraits")
@@ -68,7 +73,7 @@ def build() -> gr.Blocks:
                 video = gr.Video(label="Singing video", autoplay=True, buttons=["download"])
                 status = gr.Markdown(elem_id="status")
         song.change(song_card, song, [card, preview])
-        go.click(generate, [photo, song, motion, seed], [video, status], concurrency_limit=CONCURRENCY)
+        go.click(generate, [photo, song, own_audio, motion, seed], [video, status], concurrency_limit=CONCURRENCY)
     return demo
 
 
@@ -76,4 +81,4 @@ demo = build()
 demo.queue(max_size=int(os.environ.get("EMO_QUEUE_SIZE", "32")))
 
 if __name__ == "__main__":
-    demo.launch(allowed_paths=[str(ROOT / "assets"), str(ROOT / "examples")])
+    demo.launch(allowed_paths=[str(ROOT / "assets" / "songs"), str(ROOT / "examples")], max_file_size=MAX_UPLOAD)

@@ -60,7 +60,7 @@ def app_cold_start(timeout: float = 120.0) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--photo", default=str(ROOT / "examples" / "astronaut.jpg"))
+    parser.add_argument("--photo", default=str(ROOT / "examples" / "eileen_collins.jpg"))
     args = parser.parse_args()
 
     song = min(list_songs(), key=lambda s: abs(s.duration - 10.0))

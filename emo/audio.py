@@ -15,6 +15,7 @@ from .errors import AudioError
 
 SAMPLE_RATE = 16_000  # analysis rate; also what whisper-style audio encoders expect
 MIN_SECONDS = 1.0
+MAX_SECONDS = 30.0  # of a user's own audio; the rest is cut, with a notice
 
 
 def ffmpeg_exe() -> str:

@@ -4,6 +4,7 @@
 """
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 import uuid
@@ -15,13 +16,15 @@ import numpy as np
 
 from . import audio as audio_mod
 from . import motion as motion_mod
+from . import provenance
 from .engines import RenderJob, load_engine, resolve
 from .errors import UserError
 from .face import check_photo, crop_portrait
 from .video import write_video
 
 Progress = Callable[[float, str], None]  # (overall fraction 0..1, what is happening)
-OUTPUT_DIR = Path(tempfile.gettempdir()) / "emo-outputs"
+OUTPUT_DIR = Path(os.environ.get("EMO_OUTPUT_DIR") or Path(tempfile.gettempdir()) / "emo-outputs")
+OUTPUT_TTL_S = float(os.environ.get("EMO_OUTPUT_TTL_S", "3600"))  # finished videos are deleted after this
 SIZES = (256, 384, 512, 640, 768)
 
 
@@ -32,7 +35,7 @@ class SingOptions:
     seed: int = 0
     size: int = 512  # side of the square video, pixels
     fps: int = 25
-    max_seconds: float = 30.0  # longer uploads are trimmed (with a notice)
+    max_seconds: float = audio_mod.MAX_SECONDS  # longer uploads are trimmed (with a notice)
 
     def __post_init__(self):
         if not 0.0 <= self.motion <= 1.0:
@@ -112,12 +115,29 @@ def sing(photo, song: str | Path, *, engine: str = "auto", motion: float = 0.5, 
     def on_frame(done: int, total: int) -> None:
         report(0.1 + 0.88 * done / total, f"Animating frame {done}/{total}")
 
-    out = Path(out) if out else OUTPUT_DIR / f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}.mp4"
+    if out is None:
+        delete_expired_outputs()
+        out = OUTPUT_DIR / f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex}.mp4"
+    out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    frames = _checked(engine.render(job, on_frame), job)
-    write_video(out, frames, features.fps, features.n_frames, song_in.mix)
+    frames = provenance.stamp(_checked(engine.render(job, on_frame), job))
+    write_video(out, frames, features.fps, features.n_frames, song_in.mix, provenance.metadata(engine.name))
     report(1.0, "Done")
     return SingResult(out, engine.name, features.duration, features.n_frames, tuple(notices))
+
+
+def delete_expired_outputs(now: float | None = None) -> int:
+    """Remove videos in OUTPUT_DIR older than OUTPUT_TTL_S, so a busy public Space never fills its disk."""
+    now = time.time() if now is None else now
+    removed = 0
+    for path in OUTPUT_DIR.glob("*.mp4"):
+        try:
+            if now - path.stat().st_mtime > OUTPUT_TTL_S:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:  # another request removed it first
+            pass
+    return removed
 
 
 def _checked(frames, job: RenderJob):

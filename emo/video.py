@@ -8,7 +8,8 @@ from typing import Iterable
 import numpy as np
 
 
-def write_video(path: str | Path, frames: Iterable[np.ndarray], fps: int, n_frames: int, audio: str | Path) -> Path:
+def write_video(path: str | Path, frames: Iterable[np.ndarray], fps: int, n_frames: int, audio: str | Path,
+                metadata: dict[str, str] | None = None) -> Path:
     """Encode `frames` with the audio track cut to the same length; the file appears only when complete.
 
     Frames are piped to ffmpeg as they are rendered, so encoding runs on the second core alongside the engine.
@@ -26,7 +27,8 @@ def write_video(path: str | Path, frames: Iterable[np.ndarray], fps: int, n_fram
                     str(partial), (w, h), fps=fps, codec="libx264", quality=None, pix_fmt_out="yuv420p",
                     macro_block_size=1, audio_path=str(audio), audio_codec="aac", ffmpeg_log_level="error",
                     output_params=["-preset", "veryfast", "-crf", "20", "-movflags", "+faststart",
-                                   "-t", f"{n_frames / fps:.3f}", "-b:a", "160k"],
+                                   "-t", f"{n_frames / fps:.3f}", "-b:a", "160k",
+                                   *[arg for key, value in (metadata or {}).items() for arg in ("-metadata", f"{key}={value}")]],
                 )
                 writer.send(None)
             writer.send(np.ascontiguousarray(frame))

@@ -96,17 +96,17 @@ def test_app_handler_generates_and_explains_rejections(tmp_path):
     import app
 
     example = app.EXAMPLES[0]
-    video, status = app.generate(example, next(iter(app.SONGS)), 0.5, 0, progress=lambda *a, **k: None)
+    video, status = app.generate(example, next(iter(app.SONGS)), None, 0.5, 0, progress=lambda *a, **k: None)
     assert video and video.endswith(".mp4") and "**warp** engine" in status
     cat = tmp_path / "cat.png"
     from PIL import Image
 
     Image.fromarray(images.no_face()["cat"]).save(cat)
-    video, status = app.generate(str(cat), next(iter(app.SONGS)), 0.5, 0, progress=lambda *a, **k: None)
+    video, status = app.generate(str(cat), next(iter(app.SONGS)), None, 0.5, 0, progress=lambda *a, **k: None)
     assert video is None and "could not find a face" in status
-    video, status = app.generate(None, next(iter(app.SONGS)), 0.5, 0, progress=lambda *a, **k: None)
+    video, status = app.generate(None, next(iter(app.SONGS)), None, 0.5, 0, progress=lambda *a, **k: None)
     assert video is None and "Upload a photo" in status
     text, preview = app.song_card(next(iter(app.SONGS)))
     song = next(iter(app.SONGS.values()))
     assert song.title in text and f"{song.duration:.1f} s" in text and preview.endswith(".flac")
-    assert app.gpu_seconds(example, song.id, 0.5, 0) > song.duration
+    assert app.gpu_seconds(example, song.id, None, 0.5, 0) > song.duration
