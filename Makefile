@@ -17,6 +17,7 @@ $(VENV)/.runtime: requirements.txt | $(BIN)/python
 
 $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
 	$(BIN)/python -m pip install -q -r requirements-dev.txt
+	scripts/install-browser.sh
 	touch $@
 
 run: $(VENV)/.runtime
