@@ -9,10 +9,15 @@ import spaces
 
 import emo
 from emo.audio import MAX_SECONDS
+from emo.engines import resolve
 from emo.errors import UserError
 
 ROOT = Path(__file__).parent
 ENGINE = os.environ.get("EMO_ENGINE", "auto")  # `make run` sets warp: the CPU engine
+ENGINE_NAME = resolve(ENGINE)
+# Rough cost model for the wait shown to users: (fixed seconds, seconds per second of video). Warp: measured on a
+# 2-core CPU (benchmarks/speed.py); diffusion: a planning figure for one large GPU, 6 steps, until measured.
+WAIT = {"warp": (2.0, 0.3), "diffusion": (20.0, 2.0)}
 EXAMPLES = sorted(str(p) for p in (ROOT / "examples").glob("*.jpg"))
 SONGS = {song.id: song for song in emo.list_songs()}
 CONCURRENCY = int(os.environ.get("EMO_CONCURRENCY", "2"))
@@ -25,7 +30,9 @@ def song_card(song_id: str) -> tuple[str, str]:
     kind = "sung" if song.kind == "sung" else "spoken line"
     language = {"en": "English", "zh": "Mandarin"}.get(song.language, song.language)
     lyrics = song.lyrics.replace("\n", "  \n")
-    return f"**{song.title}** · {language} {kind} · {song.duration:.1f} s\n\n{lyrics}", str(song.mix)
+    fixed, per_second = WAIT[ENGINE_NAME]
+    wait = f"Engine: **{ENGINE_NAME}** · about {fixed + per_second * song.duration:.0f} s to make"
+    return f"**{song.title}** · {language} {kind} · {song.duration:.1f} s\n\n{lyrics}\n\n{wait}", str(song.mix)
 
 
 def gpu_seconds(photo, song_id, own_audio, motion, seed, progress=None) -> int:
