@@ -8,9 +8,10 @@ denoising step and a whole 2-step sample (sliding windows, DDIM, VAE), without a
 The reference runs in a child process, because it needs diffusers 0.24.0 (and transformers 4.38.2 with
 huggingface_hub 0.20.3) apart from the project's packages:
 
-    git -C /work/.mirror/antgroup+echomimic/repo archive HEAD src configs | tar -x -C /tmp/echomimic
+    mkdir -p /tmp/echomimic && git -C <echomimic git dir> archive HEAD src configs | tar -x -C /tmp/echomimic
     pip install --target /tmp/ref-site --no-deps diffusers==0.24.0 huggingface_hub==0.20.3 transformers==4.38.2 \\
-        tokenizers==0.15.2 omegaconf==2.3.0 antlr4-python3-runtime==4.9.3 einops==0.4.1 ffmpeg-python==0.2.0 future
+        tokenizers==0.15.2 omegaconf==2.3.0 antlr4-python3-runtime==4.9.3 einops==0.4.1 ffmpeg-python==0.2.0 \\
+        future==1.0.0
     python scripts/parity_echomimic.py --reference /tmp/echomimic --site /tmp/ref-site
 
 The child creates its own empty stand-in ``xformers`` module. The reference's whisper code expects a
@@ -167,8 +168,9 @@ def run_reference(args) -> None:
 
 def whisper_to_transformers(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """OpenAI whisper encoder names -> transformers' WhisperEncoder names."""
-    renames = [("positional_embedding", "embed_positions.weight"), ("blocks.", "layers."), ("attn.query", "self_attn.q_proj"),
-               ("attn.key", "self_attn.k_proj"), ("attn.value", "self_attn.v_proj"), ("attn.out", "self_attn.out_proj"),
+    renames = [("positional_embedding", "embed_positions.weight"), ("blocks.", "layers."),
+               ("attn.query", "self_attn.q_proj"), ("attn.key", "self_attn.k_proj"),
+               ("attn.value", "self_attn.v_proj"), ("attn.out", "self_attn.out_proj"),
                ("attn_ln", "self_attn_layer_norm"), ("mlp_ln", "final_layer_norm"), ("mlp.0", "fc1"),
                ("mlp.2", "fc2"), ("ln_post", "layer_norm")]
     result = {}
@@ -207,7 +209,8 @@ def build_ours(work: Path):
         reference_net=load(reference_net, part("reference_unet")),
         denoising_unet=load(denoising_unet, part("denoising_unet")),
         face_locator=load(face_locator, part("face_locator")),
-        audio_encoder=AudioEncoder(load(AudioEncoder.from_config(config).encoder, whisper_to_transformers(part("whisper")))),
+        audio_encoder=AudioEncoder(load(AudioEncoder.from_config(config).encoder,
+                                        whisper_to_transformers(part("whisper")))),
         scheduler=make_scheduler(),
     )
     pipe.set_progress_bar_config(disable=True)
@@ -245,7 +248,8 @@ def compare(args) -> int:
         for name, guidance in (("sample", 1.0), ("sample_guided", 2.5)):
             video = pipe(inputs["portrait"], inputs["mask"], inputs["vocals"], frames, 25, args.steps, guidance,
                          generator=torch.manual_seed(args.seed), output_type="pt")
-            row(f"{args.steps}-step sample, guidance {guidance} ({frames} frames, {args.size}x{args.size})", video, ref[name])
+            label = f"{args.steps}-step sample, guidance {guidance} ({frames} frames, {args.size}x{args.size})"
+            row(label, video, ref[name])
 
     print(f"\nEchoMimic v1 parity, float32 on CPU, full-size models, max |ours - reference| (tolerance {TOLERANCE:g}):")
     width = max(len(r[0]) for r in rows)

@@ -1,0 +1,132 @@
+"""The diffusion engine: EchoMimic v1 weights through our own pipeline (``emo.diffusion``), meant for a GPU.
+
+This module stays light: torch, diffusers and transformers are imported only when the engine is checked or loaded.
+
+Settings (environment):
+- ``EMO_DIFFUSION_PATH``: a local weights folder instead of the hub (layout in ``emo/diffusion/weights.py``).
+- ``EMO_DIFFUSION_DEVICE``: run there (e.g. ``cpu`` for tests and tiny weights) instead of requiring CUDA.
+- ``EMO_DIFFUSION_VARIANT``: ``fast`` (default: the accelerated weights, 6 steps, no guidance) or ``quality``
+  (the original weights, 30 steps, guidance 2.5: about ten times slower).
+"""
+from __future__ import annotations
+
+import os
+from importlib.util import find_spec
+from typing import Iterator
+
+import numpy as np
+
+from ..errors import EngineUnavailable
+from . import Progress, RenderJob
+
+FACE_MASK_MARGIN = 0.1  # the face box grows by this fraction of its size on every side, as EchoMimic's masks do
+CONTEXT_FRAMES, CONTEXT_OVERLAP = 12, 3
+DECODE_CHUNK = 16  # frames per VAE decode: bounds the decoder's memory at 512 x 512
+DENOISE_SHARE = 0.9  # of the render time, for progress reports
+
+NO_GPU = "The diffusion engine needs an NVIDIA GPU; this machine has none. Use the CPU engine (warp)."
+MISSING_PACKAGES = ("The diffusion engine needs torch, diffusers and transformers; install them or use the CPU "
+                    "engine (warp).")
+NOT_DOWNLOADED = ("The diffusion engine's weights are not downloaded yet; choose the diffusion engine once to fetch "
+                  "them (about 9 GB).")
+
+
+def _variant():
+    from ..diffusion.weights import VARIANTS
+
+    name = os.environ.get("EMO_DIFFUSION_VARIANT", "fast")
+    if name not in VARIANTS:
+        raise EngineUnavailable(f"EMO_DIFFUSION_VARIANT must be one of: {', '.join(VARIANTS)} (it is '{name}').")
+    return VARIANTS[name]
+
+
+def _device() -> str | None:
+    """Where to run: EMO_DIFFUSION_DEVICE if set, else CUDA when there is one, else None."""
+    if os.environ.get("EMO_DIFFUSION_DEVICE"):
+        return os.environ["EMO_DIFFUSION_DEVICE"]
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else None
+
+
+def face_mask(box: tuple[float, float, float, float], scale: float, size: int) -> np.ndarray:
+    """(size, size) float32 mask, 1 over the face box (in portrait pixels, times ``scale``) plus its margin."""
+    x0, y0, x1, y1 = (v * scale for v in box)
+    pad_x, pad_y = (x1 - x0) * FACE_MASK_MARGIN, (y1 - y0) * FACE_MASK_MARGIN
+    mask = np.zeros((size, size), np.float32)
+    c0, c1 = max(0, round(x0 - pad_x)), min(size, round(x1 + pad_x))
+    r0, r1 = max(0, round(y0 - pad_y)), min(size, round(y1 + pad_y))
+    mask[r0:r1, c0:c1] = 1.0
+    return mask
+
+
+def _resize(image: np.ndarray, size: int) -> np.ndarray:
+    if image.shape[0] == size and image.shape[1] == size:
+        return image
+    from PIL import Image
+
+    return np.array(Image.fromarray(image).resize((size, size), Image.Resampling.LANCZOS))  # writable
+
+
+class DiffusionEngine:
+    name = "diffusion"
+
+    def __init__(self, pipe, variant, resolution: int):
+        self.pipe, self.variant, self.resolution = pipe, variant, resolution
+
+    @classmethod
+    def unavailable_reason(cls, auto: bool) -> str | None:
+        """None when the engine can run here; else one sentence for the user. With auto, nothing is downloaded."""
+        if any(find_spec(m) is None for m in ("torch", "diffusers", "transformers", "huggingface_hub")):
+            return MISSING_PACKAGES
+        try:
+            variant = _variant()
+        except EngineUnavailable as e:
+            return str(e)
+        from ..diffusion.weights import local_root, missing_files
+
+        # the weights first: looking at files is cheaper than importing torch to ask for CUDA
+        if local_root() is not None or auto:
+            missing = missing_files(variant)
+            if missing and local_root() is not None:
+                return f"EMO_DIFFUSION_PATH ({local_root()}) lacks {', '.join(missing)}."
+            if missing:
+                return NOT_DOWNLOADED
+        if _device() is None:
+            return NO_GPU
+        return None
+
+    @classmethod
+    def load(cls) -> "DiffusionEngine":
+        from ..diffusion.weights import build_pipeline
+
+        variant, device = _variant(), _device()
+        if device is None:
+            raise EngineUnavailable(NO_GPU)
+        try:
+            pipe, resolution = build_pipeline(variant, device)
+        except OSError as e:  # huggingface_hub's network and cache errors are OSErrors
+            raise EngineUnavailable(f"The diffusion engine's weights could not be fetched ({type(e).__name__}); "
+                                    "check the internet connection or use the CPU engine (warp).") from e
+        pipe.set_progress_bar_config(desc="diffusion")
+        return cls(pipe, variant, resolution)
+
+    def render(self, job: RenderJob, progress: Progress) -> Iterator[np.ndarray]:
+        """Yield job.n_frames frames. Progress is reported in frames of the total work: denoising (every window
+        pass at every step) counts for DENOISE_SHARE of it, decoding for the rest."""
+        import torch
+
+        size, n = self.resolution, job.n_frames
+        portrait = _resize(job.portrait, size)
+        mask = face_mask(job.face.box, size / job.portrait.shape[0], size)
+        latents = self.pipe(
+            portrait, mask, job.audio.vocals, n, fps=job.fps, num_inference_steps=self.variant.steps,
+            guidance_scale=self.variant.guidance_scale, context_frames=CONTEXT_FRAMES, context_overlap=CONTEXT_OVERLAP,
+            generator=torch.Generator("cpu").manual_seed(job.seed), output_type="latent",
+            progress=lambda done, total: progress(int(n * DENOISE_SHARE * done / total), n))
+        decoded = 0
+        for images in self.pipe.decode_latents(latents, DECODE_CHUNK):
+            for image in (images * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy():
+                yield _resize(image, job.portrait.shape[0])
+            decoded += len(images)
+            progress(int(n * (DENOISE_SHARE + (1 - DENOISE_SHARE) * decoded / n)) if decoded < n else n, n)
