@@ -9,7 +9,7 @@ import spaces
 
 import emo
 from emo.audio import MAX_SECONDS
-from emo.engines import resolve
+from emo.engines import load_engine, resolve
 from emo.errors import UserError
 
 ROOT = Path(__file__).parent
@@ -18,6 +18,12 @@ ENGINE_NAME = resolve(ENGINE)
 # Rough cost model for the wait shown to users: (fixed seconds, seconds per second of video). Warp: measured on a
 # 2-core CPU (benchmarks/speed.py); diffusion: a planning figure for one large GPU, 6 steps, until measured.
 WAIT = {"warp": (2.0, 0.3), "diffusion": (20.0, 2.0)}
+if ENGINE_NAME == "diffusion":
+    try:
+        load_engine(ENGINE_NAME)  # at start-up: ZeroGPU needs models placed before the GPU function runs
+    except UserError as err:
+        print(f"The diffusion engine cannot run here ({err}) Serving the CPU engine instead.")
+        ENGINE = ENGINE_NAME = "warp"
 EXAMPLES = sorted(str(p) for p in (ROOT / "examples").glob("*.jpg"))
 SONGS = {song.id: song for song in emo.list_songs()}
 CONCURRENCY = int(os.environ.get("EMO_CONCURRENCY", "2"))

@@ -66,7 +66,12 @@ def tiny_env(tiny_weights, monkeypatch):
     monkeypatch.setenv("EMO_DIFFUSION_DEVICE", "cpu")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setattr("emo.engines._loaded", {})  # engines loaded on tiny weights must not outlive the test
-    return tiny_weights
+    # One torch thread: on 2 cores, torch's spinning worker threads and the video encoder starve each other.
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield tiny_weights
+    torch.set_num_threads(threads)
 
 
 def _job(size: int = 64, seed: int = 0) -> RenderJob:
@@ -134,24 +139,57 @@ def test_importing_the_engine_module_stays_light():
     assert out.strip() == "[]"
 
 
-def test_sing_makes_a_video_with_the_diffusion_engine(tiny_env, tmp_path):
-    """The whole product path (face check, song analysis, engine, video writer) on the tiny weights."""
+def _short_song(path: Path) -> Path:
     import wave
 
-    from emo import sing
-    from emo.audio import ffmpeg_exe
-    from skimage import data
-
-    song = tmp_path / "song.wav"
     t = np.arange(int(1.2 * 16_000)) / 16_000
-    with wave.open(str(song), "wb") as w:
+    with wave.open(str(path), "wb") as w:
         w.setnchannels(1), w.setsampwidth(2), w.setframerate(16_000)
         w.writeframes((0.3 * np.sin(2 * np.pi * 220 * t) * 32767).astype(np.int16).tobytes())
-    result = sing(data.astronaut(), song, engine="diffusion", size=256, out=tmp_path / "out.mp4")
+    return path
+
+
+def _decoded_frames(video: Path, size: int) -> int:
+    from emo.audio import ffmpeg_exe
+
+    raw = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(video), "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+                         capture_output=True, check=True).stdout
+    return len(raw) // (size * size * 3)
+
+
+def test_sing_makes_a_video_with_the_diffusion_engine(tiny_env, tmp_path):
+    """The whole product path (face check, song analysis, engine, video writer) on the tiny weights."""
+    from emo import sing
+    from skimage import data
+
+    result = sing(data.astronaut(), _short_song(tmp_path / "song.wav"), engine="diffusion", size=256,
+                  out=tmp_path / "out.mp4")
     assert result.engine == "diffusion" and result.video.is_file()
-    raw = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(result.video), "-f", "rawvideo", "-pix_fmt", "rgb24",
-                          "-"], capture_output=True, check=True).stdout
-    assert len(raw) == result.frames * 256 * 256 * 3 and result.frames == 30
+    assert result.frames == 30 and _decoded_frames(result.video, 256) == 30
+
+
+def test_cli_and_app_run_the_diffusion_engine(tiny_env, tmp_path):
+    """The same weights through the two doors users take: `python -m emo sing` and the app's handler."""
+    import os
+
+    env = dict(os.environ, EMO_ENGINE="diffusion", EMO_OUTPUT_DIR=str(tmp_path / "outputs"))
+    photo = tmp_path / "me.png"
+    from skimage import data
+
+    Image.fromarray(data.astronaut()).save(photo)
+    song = _short_song(tmp_path / "song.wav")
+    done = subprocess.run([sys.executable, "-m", "emo", "sing", str(photo), str(song), "-o", str(tmp_path / "cli.mp4"),
+                           "--engine", "diffusion", "--size", "256", "-q"], cwd=ROOT, env=env, capture_output=True,
+                          text=True)
+    assert done.returncode == 0, done.stderr
+    assert _decoded_frames(tmp_path / "cli.mp4", 256) == 30
+    code = (f"import app; video, status = app.generate({str(photo)!r}, None, {str(song)!r}, 0.5, 0, "
+            "progress=lambda *a, **k: None); print(app.ENGINE_NAME); print(video); print(status)")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    engine, video, status = done.stdout.strip().splitlines()[-3:]
+    assert engine == "diffusion" and "**diffusion** engine" in status
+    assert _decoded_frames(Path(video), 512) == 30
 
 
 def test_checkpoints_unpickle_safely_and_keep_an_fp16_copy(tmp_path):
