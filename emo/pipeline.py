@@ -20,6 +20,7 @@ from . import provenance
 from .engines import RenderJob, load_engine, resolve
 from .errors import UserError
 from .face import check_photo, crop_portrait
+from .separate import separate_voice
 from .video import write_video
 
 Progress = Callable[[float, str], None]  # (overall fraction 0..1, what is happening)
@@ -85,7 +86,10 @@ def prepare_audio(song: SongInput, options: SingOptions, notices: list[str]) -> 
     if len(mix) > limit * audio_mod.SAMPLE_RATE:
         notices.append(f"The audio is longer than {limit:.0f} s, so only its first {limit:.0f} s are used.")
         mix = mix[: int(limit * audio_mod.SAMPLE_RATE)]
-    vocals = mix if song.vocals == song.mix else audio_mod.load_audio(song.vocals, max_seconds=limit)
+    if song.vocals == song.mix:  # no stem: take the voice out of the music so instruments do not move the mouth
+        vocals = separate_voice(mix)
+    else:
+        vocals = audio_mod.load_audio(song.vocals, max_seconds=limit)
     return audio_mod.analyse(vocals, mix, fps=options.fps)
 
 
