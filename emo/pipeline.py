@@ -88,6 +88,7 @@ def prepare_audio(song: SongInput, options: SingOptions, notices: list[str]) -> 
         mix = mix[: int(limit * audio_mod.SAMPLE_RATE)]
     if song.vocals == song.mix:  # no stem: take the voice out of the music so instruments do not move the mouth
         vocals = separate_voice(mix)
+        notices.append("The voice was separated from the music automatically, so the mouth follows the singing.")
     else:
         vocals = audio_mod.load_audio(song.vocals, max_seconds=limit)
     return audio_mod.analyse(vocals, mix, fps=options.fps)
