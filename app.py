@@ -10,6 +10,7 @@ import spaces
 import emo
 from emo.audio import MAX_SECONDS
 from emo.engines import load_engine, resolve
+from emo.outputs import OUTPUT_DIR, OUTPUT_TTL_S
 from emo.errors import UserError
 
 ROOT = Path(__file__).parent
@@ -28,6 +29,16 @@ EXAMPLES = sorted(str(p) for p in (ROOT / "examples").glob("*.jpg"))
 SONGS = {song.id: song for song in emo.list_songs()}
 CONCURRENCY = int(os.environ.get("EMO_CONCURRENCY", "2"))
 MAX_UPLOAD = os.environ.get("EMO_MAX_UPLOAD", "25mb")
+
+
+class PhotoInput(gr.Image):
+    """An image upload handed to `emo` untouched: our reader, not Gradio's, judges and explains bad files."""
+
+    def preprocess(self, payload):
+        return None if payload is None else payload.path
+
+    def get_block_name(self) -> str:
+        return "image"  # drawn by Gradio's own image component
 
 
 def song_card(song_id: str) -> tuple[str, str]:
@@ -53,7 +64,8 @@ def generate(photo, song_id, own_audio, motion, seed, progress=gr.Progress()):
     if not photo:
         return None, "Upload a photo of one face first (or click an example)."
     try:
-        result = emo.sing(photo, own_audio or song_id, engine=ENGINE, motion=float(motion), seed=int(seed),
+        song = own_audio or emo.get_song(song_id).id  # the API could send any string: only preset ids pass
+        result = emo.sing(photo, song, engine=ENGINE, motion=float(motion), seed=int(seed),
                           progress=lambda fraction, message: progress(fraction, desc=message))
     except UserError as err:
         return None, f"⚠️ {err}"
@@ -64,8 +76,9 @@ def generate(photo, song_id, own_audio, motion, seed, progress=gr.Progress()):
 
 def build() -> gr.Blocks:
     first = next(iter(SONGS))
-    # Gradio's own copies of uploads and results are swept every 10 minutes once an hour old.
-    with gr.Blocks(title="Sing, portrait!", delete_cache=(600, 3600)) as demo:
+    # Gradio keeps its own copies of uploads and results: sweep them on the same schedule as our outputs.
+    ttl = int(OUTPUT_TTL_S)
+    with gr.Blocks(title="Sing, portrait!", delete_cache=(min(600, ttl), ttl)) as demo:
         gr.Markdown("# Sing, portrait!\nPick a song, upload a frontal headshot, and watch the face sing it. "
                     "Runs on a CPU in seconds; every video is marked as AI-generated.")
         with gr.Row():
@@ -76,7 +89,7 @@ def build() -> gr.Blocks:
                 preview = gr.Audio(card_audio, label="Preview", interactive=False)
                 own_audio = gr.Audio(type="filepath", sources=["upload", "microphone"],
                                      label=f"…or sing your own audio (mp3, wav, m4a, ogg, flac; first {MAX_SECONDS:.0f} s)")
-                photo = gr.Image(type="filepath", label="Your photo: one face, looking at the camera",
+                photo = PhotoInput(type="filepath", label="Your photo: one face, looking at the camera",
                                  sources=["upload", "webcam", "clipboard"], height=320)
                 gr.Examples(EXAMPLES, inputs=photo, label="Example portraits")
                 motion = gr.Slider(0, 1, value=0.5, step=0.05, label="Head motion", info="0 = still, 1 = lively")
@@ -94,4 +107,5 @@ demo = build()
 demo.queue(max_size=int(os.environ.get("EMO_QUEUE_SIZE", "32")))
 
 if __name__ == "__main__":
-    demo.launch(allowed_paths=[str(ROOT / "assets" / "songs"), str(ROOT / "examples")], max_file_size=MAX_UPLOAD)
+    demo.launch(allowed_paths=[str(ROOT / "assets" / "songs"), str(ROOT / "examples"), str(OUTPUT_DIR)],
+                max_file_size=MAX_UPLOAD)

@@ -36,7 +36,9 @@ def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE, max_seconds: fl
         cmd += ["-t", f"{max_seconds:.3f}"]
     proc = subprocess.run(cmd + ["-"], capture_output=True)
     samples = np.frombuffer(proc.stdout, np.float32)
-    if proc.returncode != 0 or samples.size == 0:
+    if proc.returncode == 0 and samples.size == 0:
+        raise AudioError(f"'{path.name}' holds no sound (0 s). Use a clip of at least {MIN_SECONDS:.0f} second.")
+    if proc.returncode != 0:
         raise AudioError(f"'{path.name}' could not be read as audio. Upload an mp3, wav, m4a, ogg or flac file.")
     return np.clip(samples, -1.0, 1.0)
 

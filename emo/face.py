@@ -11,6 +11,7 @@ import importlib.util
 import math
 import os
 import sys
+import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -196,7 +197,8 @@ def _hog(grey: np.ndarray, scale: float) -> list[tuple[Box, float]]:
         scale_x, scale_y = size[0] / width, size[1] / height
     else:
         scale_x = scale_y = 1.0
-    rects, scores, _ = _hog_detector().run(grey, 0, 0.0)
+    with _MODEL_LOCK:
+        rects, scores, _ = _hog_detector().run(grey, 0, 0.0)
     found = [((r.left() / scale_x, r.top() / scale_y, (r.right() + 1) / scale_x, (r.bottom() + 1) / scale_y), s)
              for r, s in zip(rects, scores, strict=True) if s >= MIN_SCORE]
     return sorted(found, key=lambda item: _area(item[0]), reverse=True)
@@ -209,6 +211,9 @@ def _area(box: Box) -> float:
 # ----------------------------------------------------------------------------------------------- landmark models
 
 BACKENDS = ("auto", "dlib", "face-alignment")
+# dlib's detector and predictor are not safe to share between threads (the app serves several users at once):
+# concurrent calls returned wrong faces and crashed the process. Calls take 5-50 ms, so they simply take turns.
+_MODEL_LOCK = threading.Lock()
 FAN_WEIGHTS = "2DFAN4-11f355bf06.pth.tar"  # the file face-alignment 1.5 loads for 2-D landmarks
 
 
@@ -258,6 +263,11 @@ def preload() -> str:
 
 
 def _landmarks(rgb: np.ndarray, grey: np.ndarray, box: Box, score: float) -> np.ndarray:
+    with _MODEL_LOCK:
+        return _landmarks_unlocked(rgb, grey, box, score)
+
+
+def _landmarks_unlocked(rgb: np.ndarray, grey: np.ndarray, box: Box, score: float) -> np.ndarray:
     if landmarks_backend() == "face-alignment":
         # dlib's box stands in for face-alignment's detectors, whose weights we lack (as its own dlib option does).
         points = _fan().get_landmarks_from_image(rgb, detected_faces=[np.array([*box, score], np.float32)])

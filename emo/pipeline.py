@@ -4,10 +4,6 @@
 """
 from __future__ import annotations
 
-import os
-import tempfile
-import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -16,7 +12,7 @@ import numpy as np
 
 from . import audio as audio_mod
 from . import motion as motion_mod
-from . import provenance
+from . import outputs, provenance
 from .engines import RenderJob, load_engine, resolve
 from .errors import UserError
 from .face import check_photo, crop_portrait
@@ -24,8 +20,6 @@ from .separate import separate_voice
 from .video import write_video
 
 Progress = Callable[[float, str], None]  # (overall fraction 0..1, what is happening)
-OUTPUT_DIR = Path(os.environ.get("EMO_OUTPUT_DIR") or Path(tempfile.gettempdir()) / "emo-outputs")
-OUTPUT_TTL_S = float(os.environ.get("EMO_OUTPUT_TTL_S", "3600"))  # finished videos are deleted after this
 SIZES = (256, 384, 512, 640, 768)
 
 
@@ -120,29 +114,12 @@ def sing(photo, song: str | Path, *, engine: str = "auto", motion: float = 0.5, 
     def on_frame(done: int, total: int) -> None:
         report(0.1 + 0.88 * done / total, f"Animating frame {done}/{total}")
 
-    if out is None:
-        delete_expired_outputs()
-        out = OUTPUT_DIR / f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex}.mp4"
-    out = Path(out)
+    out = Path(out) if out else outputs.new_output_path()
     out.parent.mkdir(parents=True, exist_ok=True)
     frames = provenance.stamp(_checked(engine.render(job, on_frame), job))
     write_video(out, frames, features.fps, features.n_frames, song_in.mix, provenance.metadata(engine.name))
     report(1.0, "Done")
     return SingResult(out, engine.name, features.duration, features.n_frames, tuple(notices))
-
-
-def delete_expired_outputs(now: float | None = None) -> int:
-    """Remove videos in OUTPUT_DIR older than OUTPUT_TTL_S, so a busy public Space never fills its disk."""
-    now = time.time() if now is None else now
-    removed = 0
-    for path in OUTPUT_DIR.glob("*.mp4"):
-        try:
-            if now - path.stat().st_mtime > OUTPUT_TTL_S:
-                path.unlink()
-                removed += 1
-        except FileNotFoundError:  # another request removed it first
-            pass
-    return removed
 
 
 def _checked(frames, job: RenderJob):
