@@ -183,11 +183,11 @@ def test_cli_and_app_run_the_diffusion_engine(tiny_env, tmp_path):
                           text=True)
     assert done.returncode == 0, done.stderr
     assert _decoded_frames(tmp_path / "cli.mp4", 256) == 30
-    code = (f"import app; video, status = app.generate({str(photo)!r}, None, {str(song)!r}, 0.5, 0, "
-            "progress=lambda *a, **k: None); print(app.ENGINE_NAME); print(video); print(status)")
+    code = (f"import app, json; video, status = app.generate({str(photo)!r}, None, {str(song)!r}, 0.5, 0, "
+            "progress=lambda *a, **k: None); print(json.dumps([app.ENGINE_NAME, video, status]))")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    engine, video, status = done.stdout.strip().splitlines()[-3:]
+    engine, video, status = json.loads(done.stdout.strip().splitlines()[-1])
     assert engine == "diffusion" and "**diffusion** engine" in status
     assert _decoded_frames(Path(video), 512) == 30
 
