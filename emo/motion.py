@@ -14,11 +14,14 @@ from scipy.ndimage import gaussian_filter1d
 from .audio import AudioFeatures
 
 SPEED_LEVELS = 5  # buckets of head speed, as EMO's Speed Encoder
-MAX_OPEN = 0.32  # widest extra inner-lip gap, in inter-ocular distances (a singer's "ah")
-BLINKS_PER_MINUTE = 16
+MAX_OPEN = 0.26  # widest extra inner-lip gap, in inter-ocular distances (a singer's "ah" over closed lips)
+BLINK_GAP = (3.0, 4.2)  # seconds between blinks: about 16 a minute
+BLINK_FIRST = (0.4, 1.6)  # seconds before the first
+BLINK_SNAP = 0.8  # seconds a blink may move to fall in a pause of the voice
 BLINK_SHAPE = np.array([0.35, 0.85, 1.0, 0.75, 0.35, 0.1], np.float32)  # ~240 ms, quick close, slower reopen
 # Pose range at motion=1, in radians: sideways turn, nod, tilt.
 MAX_YAW, MAX_PITCH, MAX_ROLL = np.radians(9.0), np.radians(6.0), np.radians(5.0)
+PULL = 1.0  # how strongly the pose path turns back towards the photo's pose (see _drift)
 
 
 @dataclass(frozen=True)
@@ -45,17 +48,27 @@ def mouth(audio: AudioFeatures) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return opening.astype(np.float32), rounded.astype(np.float32), spread.astype(np.float32)
 
 
-def blinks(n_frames: int, fps: int, rng: np.random.Generator) -> np.ndarray:
-    """Blinks at random, about 16 a minute, never closer than 1.5 s apart."""
-    closure = np.zeros(n_frames, np.float32)
-    mean_gap = 60.0 / BLINKS_PER_MINUTE
-    t = rng.uniform(0.6, mean_gap)
-    while True:
-        start = int(t * fps)
-        if start + len(BLINK_SHAPE) > n_frames:
-            return closure
-        closure[start:start + len(BLINK_SHAPE)] = BLINK_SHAPE
-        t += 1.5 + rng.exponential(mean_gap - 1.5)
+def blinks(audio: AudioFeatures, rng: np.random.Generator) -> np.ndarray:
+    """About 16 blinks a minute on a loosely jittered rhythm, each moved to where the voice rests nearby.
+
+    A jittered grid rather than random gaps keeps every clip of 10-15 s within a natural 10-25 a minute. Singers
+    blink in the breaths between phrases, so each blink moves (at most BLINK_SNAP s) to where the voice is quietest
+    while the lids are shut: closed eyes over a wide-open mouth is the face least like the photo.
+    """
+    fps, n, span = audio.fps, audio.n_frames, len(BLINK_SHAPE)
+    closure = np.zeros(n, np.float32)
+    if n < span:
+        return closure
+    # Voice under a blink starting at each frame, weighted by how shut the lids are.
+    covered = np.correlate(audio.loudness, BLINK_SHAPE, mode="valid")
+    snap = int(BLINK_SNAP * fps)
+    t = rng.uniform(*BLINK_FIRST)
+    while (planned := int(t * fps)) < len(covered):
+        lo, hi = max(planned - snap, 0), min(planned + snap + 1, len(covered))
+        start = lo + int(np.argmin(covered[lo:hi] + 1e-3 * np.abs(np.arange(lo, hi) - planned)))
+        closure[start:start + span] = BLINK_SHAPE
+        t += rng.uniform(*BLINK_GAP)
+    return closure
 
 
 def speed(audio: AudioFeatures) -> np.ndarray:
@@ -66,22 +79,31 @@ def speed(audio: AudioFeatures) -> np.ndarray:
     return np.clip(0.15 + 0.85 * busy * (0.4 + 0.6 * loud), 0, 1).astype(np.float32)
 
 
-def _wander(phase: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Smooth noise in -1..1 sampled at `phase` (one unit of phase = about one gentle sway)."""
-    knots = rng.standard_normal(int(phase[-1]) + 8)
-    grid = gaussian_filter1d(knots, 1.0)
-    grid /= np.abs(grid).max() + 1e-9
-    return np.tanh(1.5 * np.interp(phase, np.arange(len(grid)), grid)) / np.tanh(1.5)
+def _drift(rate: np.ndarray, rng: np.random.Generator, fps: int) -> np.ndarray:
+    """(n, 3) pose path in -1..1 that moves at exactly `rate` (units per frame) in a slowly turning direction.
+
+    The direction is smooth noise (it turns over about a second) bent back towards the photo's pose the further the
+    path strays, so the head roams a small region while its speed is set by the music alone.
+    """
+    heading = gaussian_filter1d(rng.standard_normal((len(rate), 3)), 0.6 * fps, axis=0)
+    heading /= np.linalg.norm(heading, axis=1, keepdims=True) + 1e-9
+    pose, path = np.zeros(3), np.empty((len(rate), 3))
+    for i, (step, ahead) in enumerate(zip(rate, heading)):
+        direction = ahead - PULL * pose * np.dot(pose, pose)
+        pose = pose + step * direction / (np.linalg.norm(direction) + 1e-9)
+        path[i] = pose
+    return np.tanh(path)
 
 
 def head(audio: AudioFeatures, level: np.ndarray, motion: float, rng: np.random.Generator):
-    """Yaw, pitch, roll: noise whose clock runs with the speed level, plus a small nod on sung beats."""
-    phase = np.cumsum(0.25 + 1.6 * level) / audio.fps  # faster music -> the pose wanders faster
-    yaw = MAX_YAW * motion * _wander(phase, rng)
-    roll = MAX_ROLL * motion * _wander(phase * 0.8, rng)
-    pitch = 0.6 * MAX_PITCH * motion * _wander(phase * 1.2, rng)
+    """Yaw, pitch, roll: a drift whose speed follows the speed level, plus a small nod on sung beats."""
+    path = _drift((0.25 + 1.6 * level) / audio.fps, rng, audio.fps)
+    yaw = MAX_YAW * motion * path[:, 0]
+    pitch = 0.6 * MAX_PITCH * motion * path[:, 1]
+    roll = MAX_ROLL * motion * path[:, 2]
     nods = (audio.beat & (audio.loudness > 0.2)).astype(np.float32) * audio.onset
-    pitch += 0.3 * MAX_PITCH * motion * gaussian_filter1d(nods, 1.5) * np.sqrt(2 * np.pi) * 1.5  # peak = onset
+    sigma = 2.5  # frames: a nod takes about a quarter second, smooth enough to read as motion, not a twitch
+    pitch += 0.3 * MAX_PITCH * motion * gaussian_filter1d(nods, sigma) * np.sqrt(2 * np.pi) * sigma  # peak = onset
     return yaw.astype(np.float32), pitch.astype(np.float32), roll.astype(np.float32)
 
 
@@ -92,7 +114,7 @@ def plan(audio: AudioFeatures, motion: float = 0.5, seed: int = 0) -> MotionPlan
     level = speed(audio)
     yaw, pitch, roll = head(audio, level, float(np.clip(motion, 0.0, 1.0)), rng)
     return MotionPlan(
-        mouth_open=opening, mouth_round=rounded, mouth_spread=spread, blink=blinks(audio.n_frames, audio.fps, rng),
+        mouth_open=opening, mouth_round=rounded, mouth_spread=spread, blink=blinks(audio, rng),
         yaw=yaw, pitch=pitch, roll=roll, speed=level,
         speed_level=np.minimum((level * SPEED_LEVELS).astype(np.int64), SPEED_LEVELS - 1),
     )

@@ -33,7 +33,10 @@ def test_mouth_rests_in_the_intro_and_opens_when_singing(rendered, intro_song):
     job, frames, _ = rendered
     rest = job.face.mouth_opening
     intro = range(5, int((intro_song.voice_start - 0.3) * 25), 7)
-    assert max(abs(_opening(frames[i]) - rest) for i in intro) < 0.03
+    # dlib places landmarks on whole pixels: at 256 px one pixel is 0.02 inter-ocular distances, and a head
+    # turned by a degree can tip a lip point over; a mouth moving with the instruments opens 0.1 or more.
+    off = [abs(_opening(frames[i]) - rest) for i in intro]
+    assert np.median(off) < 0.025 and max(off) < 0.045
     loudest = np.argsort(job.motion.mouth_open)[-5:]
     assert np.median([_opening(frames[i]) for i in loudest]) > rest + 0.12
 

