@@ -17,6 +17,8 @@ from emo.motion import MAX_OPEN, plan
 from emo.separate import _fft_size, _istft, _stft, separate_voice
 from emo.songs import get_song, list_songs
 
+from .accompaniment import drum_kit, held_pad
+
 SR = audio.SAMPLE_RATE
 FPS = 25
 INTRO_MARGIN_S = 0.2
@@ -80,20 +82,6 @@ def test_songs_that_start_with_the_voice_are_not_made_worse(song_id):
     assert corr(m["separated"], m["stem"]) > 0.9
 
 
-def drum_kit(n_samples: int, bpm: float = 100.0) -> np.ndarray:
-    """The benchmark's kit: kick on 1 and 3, snare on 2 and 4, closed hi-hat on every eighth note."""
-    rng = np.random.default_rng(0)
-    t = np.arange(int(0.15 * SR)) / SR
-    kick = np.sin(2 * np.pi * (60 + 90 * np.exp(-30 * t)) * t) * np.exp(-25 * t)
-    snare = 0.6 * rng.standard_normal(len(t)) * np.exp(-30 * t)
-    hat = np.diff(0.3 * rng.standard_normal(len(t) + 1) * np.exp(-120 * np.arange(len(t) + 1) / SR))
-    out = np.zeros(n_samples + len(t))
-    for i, start in enumerate(np.arange(0, n_samples / SR, 30 / bpm)):
-        j = int(start * SR)
-        out[j:j + len(t)] += hat + (kick if i % 4 == 0 else snare if i % 4 == 2 else 0)
-    return out[:n_samples]
-
-
 @pytest.mark.parametrize("song_id", ["jingle-bells", "still-loading"])
 def test_loud_drums_do_not_drive_the_mouth(song_id):
     """A drum kit 6 dB over the song: the mix's mouth follows the drums, the separated one still the voice."""
@@ -103,18 +91,6 @@ def test_loud_drums_do_not_drive_the_mouth(song_id):
     drummed = (mix + 2 * kit * np.sqrt(np.mean(mix.astype(np.float64) ** 2) / np.mean(kit ** 2))).astype(np.float32)
     raw, separated = corr(mouth(drummed, drummed), m["stem"]), corr(mouth(separate_voice(drummed), drummed), m["stem"])
     assert separated > 0.85 and separated > raw + 0.2  # measured 0.88-0.89 vs 0.52-0.54; 0.80-0.83 without step 1
-
-
-def held_pad(n_samples: int) -> np.ndarray:
-    """The benchmark's pad: C, F, G, C major chords, two seconds each, seven harmonics per note."""
-    t = np.arange(n_samples) / SR
-    out = np.zeros(n_samples)
-    for i, start in enumerate(np.arange(0, t[-1], 2.0)):
-        span = (t >= start) & (t < start + 2.0)
-        for note in (48, 52, 55, 60):
-            f0 = 440 * 2 ** ((note + (0, 5, 7, 0)[i % 4] - 69) / 12)
-            out[span] += sum(np.sin(2 * np.pi * h * f0 * t[span]) / h ** 1.5 for h in range(1, 8))
-    return out
 
 
 @pytest.mark.parametrize("song_id", ["twinkle-twinkle", "breaking-news-cat"])
