@@ -12,7 +12,6 @@ import tempfile
 import urllib.error
 import urllib.request
 import uuid
-from pathlib import Path
 
 import pytest
 from gradio_client import Client, handle_file
