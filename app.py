@@ -107,5 +107,9 @@ demo = build()
 demo.queue(max_size=int(os.environ.get("EMO_QUEUE_SIZE", "32")))
 
 if __name__ == "__main__":
+    from emo.face import preload
+
     demo.launch(allowed_paths=[str(ROOT / "assets" / "songs"), str(ROOT / "examples"), str(OUTPUT_DIR)],
-                max_file_size=MAX_UPLOAD)
+                max_file_size=MAX_UPLOAD, prevent_thread_lock=True)
+    preload()  # the face models (~1.4 s) load once the page is up, not on the first visitor's photo
+    demo.block_thread()
