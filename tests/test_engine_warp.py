@@ -41,16 +41,25 @@ def test_mouth_rests_in_the_intro_and_opens_when_singing(rendered, intro_song):
     assert np.median([_opening(frames[i]) for i in loudest]) > rest + 0.12
 
 
-def test_mouth_interior_is_dark_when_open(rendered):
-    """Parted lips show a dark cavity, not stretched lip texture."""
+def test_mouth_opens_under_the_photos_upper_teeth(rendered):
+    """The photo smiles with its upper teeth showing: they stay whole with the skull, and a dark cavity opens
+    under them (not teeth split in two, not stretched lip texture)."""
     job, frames, _ = rendered
+
+    def mouth_rows(image, lm):
+        """Mean brightness of each row between the inner lips, and the cheek's."""
+        y0, y1 = int(lm[[61, 62, 63], 1].mean()) + 1, int(lm[[65, 66, 67], 1].mean()) - 1
+        cheek = image[int(lm[29, 1]) - 3:int(lm[29, 1]) + 3, int(lm[2, 0]) + 6:int(lm[2, 0]) + 12].mean()
+        return image[y0:y1, int(lm[61, 0]):int(lm[63, 0])].astype(float).mean((1, 2)), cheek
+
+    photo, photo_cheek = mouth_rows(job.portrait, job.face.landmarks)
     i = int(np.argmax(job.motion.mouth_open))
-    lm = detect_face(frames[i]).landmarks
-    y0, y1 = int(lm[[61, 62, 63], 1].mean()) + 1, int(lm[[65, 66, 67], 1].mean()) - 1
-    x0, x1 = int(lm[61, 0]), int(lm[63, 0])
-    inside = frames[i, y0:y1, x0:x1].mean()
-    cheek = frames[i, int(lm[29, 1]) - 3:int(lm[29, 1]) + 3, int(lm[2, 0]) + 6:int(lm[2, 0]) + 12].mean()
-    assert y1 > y0 and inside < 0.6 * cheek
+    rows, cheek = mouth_rows(frames[i], detect_face(frames[i]).landmarks)
+    assert len(rows) >= 6
+    darkest = int(np.argmin(np.convolve(rows, np.ones(3) / 3, mode="valid"))) + 1
+    assert rows[darkest - 1:darkest + 2].mean() < 0.6 * cheek
+    # Above the cavity, the teeth: as many bright rows as the photo's teeth have.
+    assert (rows[:darkest] > 0.9 * cheek).sum() >= 0.8 * (photo > 0.9 * photo_cheek).sum() > 0
 
 
 def test_background_far_from_the_face_stays_still(rendered):

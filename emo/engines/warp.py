@@ -20,6 +20,7 @@ from . import Progress, RenderJob
 LOW = 4  # the head field is smooth: compute it at 1/LOW resolution and upsample
 LIP_LIFT = 0.2  # share of the mouth's opening made by the upper lip rising; the jaw drops the rest
 WIDEST = 0.36  # inner-lip gap of a wide sung "ah", in inter-ocular distances, photo's own gap included
+CORNER_RAMP = 3.0  # how much longer the jaw's drop takes to build up under the mouth corners than mid-mouth
 
 
 def _smoothstep(edge0, edge1, x):
@@ -41,6 +42,27 @@ def _curve(xs: np.ndarray, pts: np.ndarray) -> np.ndarray:
     """y of the polyline through `pts` (sorted by x) at each x, held flat beyond its ends."""
     order = np.argsort(pts[:, 0])
     return np.interp(xs, pts[order, 0], pts[order, 1])
+
+
+def _teeth_edge(grey: np.ndarray, col: np.ndarray, upper: np.ndarray, lower: np.ndarray, mx: float, half: float,
+                iod: float) -> float:
+    """Where the photo's upper teeth end, in pixels from the inner lower lip (negative: above it).
+
+    Teeth belong to the skull and the jaw opens below them, so parted lips part again at the teeth's lower edge: the
+    sharpest fall from bright to dark going down, in the lower half of the gap, over the middle of the mouth.
+    """
+    cols = np.flatnonzero(np.abs(col - mx) < 0.5 * half)
+    offsets = []
+    for c in cols:
+        y0, y1 = int((upper[c] + lower[c]) / 2), int(np.ceil(lower[c] + 0.03 * iod)) + 1
+        if y0 < 1 or y1 >= grey.shape[0] or y1 - y0 < 3:
+            continue
+        x = int(col[c])
+        profile = grey[y0 - 1:y1 + 1, x - 1:x + 2].astype(np.float32).mean(1)
+        fall = profile[:-2] - profile[2:]  # central difference, + where it darkens going down
+        if fall.max() > 12:  # a clear edge; otherwise keep the landmarks' line
+            offsets.append(y0 + int(np.argmax(fall)) + 0.5 - lower[c])
+    return float(np.median(offsets)) if offsets else 0.0
 
 
 def _lid_skin(grey: np.ndarray, eye: np.ndarray, lash: float) -> tuple[float, float]:
@@ -156,21 +178,26 @@ class FaceRig:
         # Mouth opening: the lower lip and jaw drop, the upper lip rises a little (LIP_LIFT of the gap). Both
         # follow an almond shape that is widest mid-mouth and closed at the corners; below the lower lip the drop
         # widens to the whole chin, and fades out under it.
-        upper, lower = lm[[60, 61, 62, 63, 64]], lm[[60, 67, 66, 65, 64]]
-        seam = (_curve(col, upper) + _curve(col, lower)) / 2
-        mx = (lm[60, 0] + lm[64, 0]) / 2
-        self.mouth_centre = np.array([mx, np.interp(mx, col, seam)])
-        self.mouth_half = max((lm[64, 0] - lm[60, 0]) / 2, 2.0)
-        apart = _apart(col, mx, self.mouth_half)
-        jaw_half = (lm[12, 0] - lm[4, 0]) / 2
-        chin = 1 - _smoothstep(0.45 * jaw_half, 1.05 * jaw_half, np.abs(col - mx))
-        lip_depth = max(lm[57, 1] - lm[66, 1], 0.05 * self.iod)
-        t = np.clip((ys - seam) / lip_depth, 0, 1)
-        below_chin = 1 - _smoothstep(lm[8, 1], lm[8, 1] + 0.55 * iod, ys)
-        jaw = np.where(ys >= seam, ((1 - t) * apart + t * chin) * below_chin, 0)
+        grey = cv2.cvtColor(self.image, cv2.COLOR_RGB2GRAY)
         # A photo with parted lips already shows its own teeth; painting more would double them, and the upper
         # lip stays put so as not to hide the photo's upper teeth.
         self.draw_teeth = face.mouth_opening < 0.05
+        upper, lower = _curve(col, lm[[60, 61, 62, 63, 64]]), _curve(col, lm[[60, 67, 66, 65, 64]])
+        mx = (lm[60, 0] + lm[64, 0]) / 2
+        self.mouth_half = max((lm[64, 0] - lm[60, 0]) / 2, 2.0)
+        seam = (upper + lower) / 2
+        if not self.draw_teeth:
+            seam = np.maximum(seam, lower + _teeth_edge(grey, col, upper, lower, mx, self.mouth_half, iod))
+        self.mouth_centre = np.array([mx, np.interp(mx, col, seam)])
+        apart = _apart(col, mx, self.mouth_half)
+        jaw_half = (lm[12, 0] - lm[4, 0]) / 2
+        chin = 1 - _smoothstep(0.45 * jaw_half, 1.05 * jaw_half, np.abs(col - mx))
+        # Under the lips' parting the drop grows from the lips' to the chin's over the lower lip; towards the
+        # corners, where the lips do not part, over a longer stretch of skin, so the corners bend instead of shearing.
+        lip_depth = max(lm[57, 1] - lm[66, 1], 0.05 * self.iod) * (1 + CORNER_RAMP * (1 - apart))
+        t = np.clip((ys - seam) / lip_depth, 0, 1)
+        below_chin = 1 - _smoothstep(lm[8, 1], lm[8, 1] + 0.55 * iod, ys)
+        jaw = np.where(ys >= seam, ((1 - t) * apart + t * chin) * below_chin, 0)
         self.lip_lift = LIP_LIFT if self.draw_teeth else 0.0
         # Lips parted in the photo have less left to open: scale the plan's extra gap so the widest stays natural
         # (a gaping mouth is also what most changes how recognisable the face is).
@@ -185,7 +212,6 @@ class FaceRig:
         window = np.exp(-(dx / (1.7 * self.mouth_half)) ** 2 - (dy / (1.1 * self.mouth_half)) ** 2)
         self.widen_field = (-dx * window).astype(np.float32)
 
-        grey = cv2.cvtColor(self.image, cv2.COLOR_RGB2GRAY)
         self.lids = [_Lid.build(lm[eye], grey, self.iod) for eye in (EYE_L, EYE_R)]
         self.local = self.base.copy()
 
