@@ -15,9 +15,10 @@ from .audio import AudioFeatures
 
 SPEED_LEVELS = 5  # buckets of head speed, as EMO's Speed Encoder
 MAX_OPEN = 0.26  # widest extra inner-lip gap, in inter-ocular distances (a singer's "ah" over closed lips)
-BLINK_GAP = (3.0, 4.2)  # seconds between blinks: about 16 a minute
+BLINK_EVERY = 3.6  # seconds between blinks most of the time: about 16 a minute
+BLINK_GAP = (2.4, 5.0)  # seconds between blinks at the least and at most (25 and 12 a minute)
+BLINK_STEER = 0.5  # cost of a gap 1 s off BLINK_EVERY, against about 3 for a blink over a full voice
 BLINK_FIRST = (0.4, 1.6)  # seconds before the first
-BLINK_SNAP = 0.8  # seconds a blink may move to fall in a pause of the voice
 BLINK_SHAPE = np.array([0.35, 0.85, 1.0, 0.75, 0.35, 0.1], np.float32)  # ~240 ms, quick close, slower reopen
 # Pose range at motion=1, in radians: sideways turn, nod, tilt.
 MAX_YAW, MAX_PITCH, MAX_ROLL = np.radians(9.0), np.radians(6.0), np.radians(5.0)
@@ -49,25 +50,40 @@ def mouth(audio: AudioFeatures) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def blinks(audio: AudioFeatures, rng: np.random.Generator) -> np.ndarray:
-    """About 16 blinks a minute on a loosely jittered rhythm, each moved to where the voice rests nearby.
+    """About 16 blinks a minute, placed where the voice rests.
 
-    A jittered grid rather than random gaps keeps every clip of 10-15 s within a natural 10-25 a minute. Singers
-    blink in the breaths between phrases, so each blink moves (at most BLINK_SNAP s) to where the voice is quietest
-    while the lids are shut: closed eyes over a wide-open mouth is the face least like the photo.
+    Singers blink in the breaths between phrases, and shut lids over a wide-open mouth is the face least like the
+    photo, so the blinks are chosen together (dynamic programming over their start frames): as little voice under
+    shut lids as possible, with gaps within BLINK_GAP and drawn towards BLINK_EVERY, which keeps every clip within a
+    natural 10-25 a minute. The seed adds a little noise, so where the voice does not decide, seeds differ.
     """
     fps, n, span = audio.fps, audio.n_frames, len(BLINK_SHAPE)
     closure = np.zeros(n, np.float32)
     if n < span:
         return closure
-    # Voice under a blink starting at each frame, weighted by how shut the lids are.
-    covered = np.correlate(audio.loudness, BLINK_SHAPE, mode="valid")
-    snap = int(BLINK_SNAP * fps)
-    t = rng.uniform(*BLINK_FIRST)
-    while (planned := int(t * fps)) < len(covered):
-        lo, hi = max(planned - snap, 0), min(planned + snap + 1, len(covered))
-        start = lo + int(np.argmin(covered[lo:hi] + 1e-3 * np.abs(np.arange(lo, hi) - planned)))
-        closure[start:start + span] = BLINK_SHAPE
-        t += rng.uniform(*BLINK_GAP)
+    # Voice under a blink starting at each frame, weighted by how shut the lids are; plus the seed's noise.
+    cost = np.correlate(audio.loudness, BLINK_SHAPE, mode="valid") + rng.uniform(0, 0.05, n - span + 1)
+    starts = len(cost)
+    lo, hi = int(BLINK_GAP[0] * fps), int(BLINK_GAP[1] * fps)
+    gap_cost = BLINK_STEER * ((np.arange(lo, hi + 1) - BLINK_EVERY * fps) / fps) ** 2
+    total = np.full(starts, np.inf)  # cheapest plan whose latest blink starts at each frame
+    before = np.full(starts, -1)
+    first = slice(int(BLINK_FIRST[0] * fps), min(int(BLINK_FIRST[1] * fps) + 1, starts))
+    total[first] = cost[first]
+    for s in range(starts - lo):
+        if np.isfinite(total[s]):
+            reach = slice(s + lo, min(s + hi + 1, starts))
+            via = total[s] + gap_cost[:reach.stop - reach.start] + cost[reach]
+            better = via < total[reach]
+            total[reach] = np.where(better, via, total[reach])
+            before[reach] = np.where(better, s, before[reach])
+    total[n - np.arange(starts) > hi] = np.inf  # no blink-free tail longer than the longest gap
+    if not np.isfinite(total).any():  # a clip too short for its first blink
+        return closure
+    s = int(np.argmin(total))
+    while s >= 0:
+        closure[s:s + span] = BLINK_SHAPE
+        s = int(before[s])
     return closure
 
 

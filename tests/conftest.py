@@ -34,6 +34,12 @@ def intro_features(intro_song):
     return audio_mod.analyse(audio_mod.load_audio(intro_song.vocals), audio_mod.load_audio(intro_song.mix))
 
 
+@pytest.fixture(scope="session")
+def all_features():
+    """Features of every preset."""
+    return [audio_mod.analyse(audio_mod.load_audio(s.vocals), audio_mod.load_audio(s.mix)) for s in list_songs()]
+
+
 def probe(path: Path) -> str:
     """ffmpeg's description of a media file (streams, codecs, duration)."""
     return subprocess.run([audio_mod.ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True,

@@ -22,6 +22,15 @@ def test_blinks_are_natural(intro_features):
     assert (np.diff(closed) >= 25).all() if len(closed) > 1 else True
 
 
+def test_blinks_fall_where_the_voice_rests(all_features):
+    """Singers blink between phrases: across the presets, the voice under shut lids is well below its average."""
+    under = []
+    for features in all_features:
+        shut = motion.plan(features, seed=0).blink >= 0.75
+        under.append(features.loudness[shut].mean() / features.loudness.mean())
+    assert np.median(under) < 0.1 and max(under) < 0.7
+
+
 def test_motion_control_scales_the_head_and_stays_in_range(intro_features):
     still = motion.plan(intro_features, motion=0.0)
     lively = motion.plan(intro_features, motion=1.0)
