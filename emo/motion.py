@@ -15,7 +15,7 @@ from .audio import AudioFeatures
 
 SPEED_LEVELS = 5  # buckets of head speed, as EMO's Speed Encoder
 MAX_OPEN = 0.26  # widest extra inner-lip gap, in inter-ocular distances (a singer's "ah" over closed lips)
-BLINK_EVERY = 3.6  # seconds between blinks most of the time: about 16 a minute
+BLINK_EVERY = 3.6  # seconds between blinks the gaps are drawn towards (about 16 a minute)
 BLINK_GAP = (2.4, 5.0)  # seconds between blinks at the least and at most (25 and 12 a minute)
 BLINK_STEER = 0.5  # cost of a gap 1 s off BLINK_EVERY, against about 3 for a blink over a full voice
 BLINK_FIRST = (0.4, 1.6)  # seconds before the first
@@ -50,7 +50,7 @@ def mouth(audio: AudioFeatures) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def blinks(audio: AudioFeatures, rng: np.random.Generator) -> np.ndarray:
-    """About 16 blinks a minute, placed where the voice rests.
+    """Blinks, 12-20 a minute, placed where the voice rests.
 
     Singers blink in the breaths between phrases, and shut lids over a wide-open mouth is the face least like the
     photo, so the blinks are chosen together (dynamic programming over their start frames): as little voice under
