@@ -116,9 +116,9 @@ PRESETS = (
         source="Melody of 'Good Morning to All' (Mildred and Patty Hill, 1893) with the traditional birthday words, "
                "public domain (in the US since 2016, in the EU since 2017)",
         voice="en-us", bpm=132, voice_at=1, transpose=-5,
-        melody="hap G3 .75, pee G3 .25, birth A3 1, day G3 1, too C4 1, you B3 2, "
-               "hap G3 .75, pee G3 .25, birth A3 1, day G3 1, too D4 1, you C4 2, "
-               "hap G3 .75, pee G3 .25, birth G4 1, day E4 1, dear C4 1, frend B3 1, ~ A3 1, "
+        melody="hap G3 .75, pee G3 .25, birth A3 1, day G3 1, too C4 1, you B3 1.25, - - .75, "
+               "hap G3 .75, pee G3 .25, birth A3 1, day G3 1, too D4 1, you C4 1.25, - - .75, "
+               "hap G3 .75, pee G3 .25, birth G4 1, day E4 1, dear C4 1, frend B3 1, ~ A3 .25, - - .75, "
                "hap F4 .75, pee F4 .25, birth E4 1, day C4 1, too D4 1, you C4 3",
         chords="N:2 C:3 G:3 G:3 C:3 C:3 F:3 C:2 G:1 C:4",
         layers=(Layer(PIANO, "waltz", 62), Layer(ACOUSTIC_BASS, "bass", 72)),
@@ -128,9 +128,9 @@ PRESETS = (
         lyrics="Jingle bells, jingle bells, jingle all the way, oh what fun it is to ride in a one-horse open sleigh.",
         source="James Lord Pierpont's 1857 melody and words, public domain",
         voice="en-us", bpm=152, voice_at=1, transpose=-5,
-        melody="jin E4 1, gul E4 1, bells E4 2, jin E4 1, gul E4 1, bells E4 2, "
-               "jin E4 1, gul G4 1, all C4 1.5, the D4 .5, way E4 4, "
-               "oh F4 1, what F4 1, fun F4 1.5, it F4 .5, is F4 1, to E4 1, ride E4 1, in E4 .5, uh E4 .5, "
+        melody="jin E4 1, gul E4 1, bells E4 1.5, - - .5, jin E4 1, gul E4 1, bells E4 1.5, - - .5, "
+               "jin E4 1, gul G4 1, all C4 1.5, the D4 .5, way E4 3, - - 1, "
+               "oh F4 1, what F4 1, fun F4 1.5, it F4 .5, is F4 1, to E4 1, ride E4 .5, - - .5, in E4 .5, uh E4 .5, "
                "wun G4 1, horse G4 1, oh F4 1, pen D4 1, sleigh C4 3",
         chords="N:1 C:4 C:4 C:4 C:4 F:4 C:4 G7:4 C:4",
         layers=(Layer(PIANO, "block", 62), Layer(ACOUSTIC_BASS, "bass", 72)), drums="tambourine",
@@ -141,11 +141,12 @@ PRESETS = (
                "morning bells are ringing, ding, dang, dong, ding, dang, dong.",
         source="The traditional round 'Frère Jacques' with its traditional English words, both public domain",
         voice="en-us+f4", bpm=152, voice_at=1,
-        melody="are C4 1, you D4 1, slee E4 1, ping C4 1, are C4 1, you D4 1, slee E4 1, ping C4 1, "
-               "bruh E4 1, ther F4 1, john G4 2, bruh E4 1, ther F4 1, john G4 2, "
-               "morn G4 .5, ning A4 .5, bells G4 .5, are F4 .5, ring E4 1, ing C4 1, "
-               "morn G4 .5, ning A4 .5, bells G4 .5, are F4 .5, ring E4 1, ing C4 1, "
-               "ding C4 1, dang G3 1, dong C4 2, ding C4 1, dang G3 1, dong C4 2",
+        melody="are C4 1, you D4 1, slee E4 1, ping C4 .5, - - .5, "
+               "are C4 1, you D4 1, slee E4 1, ping C4 .5, - - .5, "
+               "bruh E4 1, ther F4 1, john G4 1.5, - - .5, bruh E4 1, ther F4 1, john G4 1.5, - - .5, "
+               "morn G4 .5, ning A4 .5, bells G4 .5, are F4 .5, ring E4 1, ing C4 .5, - - .5, "
+               "morn G4 .5, ning A4 .5, bells G4 .5, are F4 .5, ring E4 1, ing C4 .5, - - .5, "
+               "ding C4 1, dang G3 1, dong C4 1.5, - - .5, ding C4 1, dang G3 1, dong C4 2",
         chords="N:1 C:4 C:4 C:4 C:4 C:4 C:4 C:1 G:1 C:2 C:1 G:1 C:2",
         layers=(Layer(NYLON, "arp", 64), Layer(STRINGS, "pad", 45), Layer(ACOUSTIC_BASS, "bass", 64)),
     ),
@@ -168,11 +169,13 @@ PRESETS = (
         lyrics="早上好呀，早上好呀，太阳红，太阳红。小鸟唱歌跳舞，小鸟唱歌跳舞，起床啦，起床啦！",
         source="The traditional round 'Frère Jacques' (public domain) with our own Mandarin words",
         voice="cmn-latn-pinyin+f4", bpm=152, voice_at=1, transpose=2,
-        melody="zao3 C4 1, shang4 D4 1, hao3 E4 1, ya C4 1, zao3 C4 1, shang4 D4 1, hao3 E4 1, ya C4 1, "
-               "tai4 E4 1, yang2 F4 1, hong2 G4 2, tai4 E4 1, yang2 F4 1, hong2 G4 2, "
-               "xiao3 G4 .5, niao3 A4 .5, chang4 G4 .5, ge1 F4 .5, tiao4 E4 1, wu3 C4 1, "
-               "xiao3 G4 .5, niao3 A4 .5, chang4 G4 .5, ge1 F4 .5, tiao4 E4 1, wu3 C4 1, "
-               "qi3 C4 1, chuang2 G3 1, la C4 2, qi3 C4 1, chuang2 G3 1, la C4 2",
+        melody="zao3 C4 1, shang4 D4 1, hao3 E4 1, ya C4 .5, - - .5, "
+               "zao3 C4 1, shang4 D4 1, hao3 E4 1, ya C4 .5, - - .5, "
+               "tai4 E4 1, yang2 F4 1, hong2 G4 1.5, - - .5, "
+               "tai4 E4 1, yang2 F4 1, hong2 G4 1.5, - - .5, "
+               "xiao3 G4 .5, niao3 A4 .5, chang4 G4 .5, ge1 F4 .5, tiao4 E4 1, wu3 C4 .5, - - .5, "
+               "xiao3 G4 .5, niao3 A4 .5, chang4 G4 .5, ge1 F4 .5, tiao4 E4 1, wu3 C4 .5, - - .5, "
+               "qi3 C4 1, chuang2 G3 1, la C4 1.5, - - .5, qi3 C4 1, chuang2 G3 1, la C4 2",
         chords="N:1 C:4 C:4 C:4 C:4 C:4 C:4 C:1 G:1 C:2 C:1 G:1 C:2",
         layers=(Layer(MARIMBA, "block", 66), Layer(ACOUSTIC_BASS, "bass", 66)), drums="soft",
     ),
