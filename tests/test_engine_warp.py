@@ -7,6 +7,7 @@ import pytest
 
 from emo import motion
 from emo.engines import RenderJob, load_engine
+from emo.engines.warp import FaceRig
 from emo.face import detect_face
 
 
@@ -91,3 +92,19 @@ def test_same_seed_same_video_other_seed_other_take(portrait, intro_features):
     a, b, c = first_frames(3), first_frames(3), first_frames(4)
     assert all(np.array_equal(x, y) for x, y in zip(a, b))
     assert any(not np.array_equal(x, z) for x, z in zip(a, c))
+
+
+def test_rounded_lips_cover_the_teeth_instead_of_squeezing_them(portrait):
+    """An "oo" draws the mouth corners in over the teeth the photo shows; the front teeth keep their width."""
+    image, face = portrait
+    rig = FaceRig(image, face)
+    rounded = rig.frame(rig.controls(0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0)).astype(float)
+    lm = face.landmarks
+    teeth = slice(int(lm[[61, 62, 63], 1].mean()) + 1, int(lm[[65, 66, 67], 1].mean()))
+    mx, half = (lm[48, 0] + lm[54, 0]) / 2, (lm[54, 0] - lm[48, 0]) / 2
+    front = slice(int(mx - 0.4 * half), int(mx + 0.4 * half) + 1)
+    moved = np.abs(rounded - image)
+    assert moved[teeth, front].mean() < 1.0  # grey levels: the front teeth as they were
+    for corner in (lm[48], lm[54]):
+        x, y = int(corner[0]), int(corner[1])
+        assert moved[y - 3:y + 4, x - 4:x + 5].mean() > 5  # the corners did move in

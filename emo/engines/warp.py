@@ -21,6 +21,7 @@ LOW = 4  # the head field is smooth: compute it at 1/LOW resolution and upsample
 LIP_LIFT = 0.2  # share of the mouth's opening made by the upper lip rising; the jaw drops the rest
 WIDEST = 0.36  # inner-lip gap of a wide sung "ah", in inter-ocular distances, photo's own gap included
 CORNER_RAMP = 3.0  # how much longer the jaw's drop takes to build up under the mouth corners than mid-mouth
+WIDEN_STILL = 0.5  # share of the mouth's half-width, about its middle, that rounding and spreading leave in place
 
 
 def _smoothstep(edge0, edge1, x):
@@ -207,10 +208,12 @@ class FaceRig:
         self.open_field = ((1 - self.lip_lift) * jaw - self.lip_lift * lift).astype(np.float32)
         self.seam, self.seam_x = seam, col
 
-        # Lip width: scale about the mouth centre inside a soft window (spread widens, rounding narrows).
+        # Lip width: the corners move (spread widens, rounding narrows) and the middle of the mouth stays, so teeth
+        # the photo shows are covered or uncovered at the sides instead of squeezed or stretched.
         dx, dy = xs - self.mouth_centre[0], ys - self.mouth_centre[1]
         window = np.exp(-(dx / (1.7 * self.mouth_half)) ** 2 - (dy / (1.1 * self.mouth_half)) ** 2)
-        self.widen_field = (-dx * window).astype(np.float32)
+        sides = _smoothstep(WIDEN_STILL * self.mouth_half, self.mouth_half, np.abs(dx))
+        self.widen_field = (-dx * window * sides).astype(np.float32)
 
         self.lids = [_Lid.build(lm[eye], grey, self.iod) for eye in (EYE_L, EYE_R)]
         self.local = self.base.copy()
@@ -327,7 +330,8 @@ class FaceRig:
         top = np.stack([xs, seam - self.lip_lift * gap], 1)
         bottom = np.stack([xs, seam + (1 - self.lip_lift) * gap], 1)
         poly = np.concatenate([top, bottom[::-1]])
-        poly[:, 0] += c.widen * (poly[:, 0] - mx) * 0.8
+        dx = poly[:, 0] - mx
+        poly[:, 0] += c.widen * dx * 0.8 * _smoothstep(WIDEN_STILL * half, half, np.abs(dx))  # as widen_field
         poly += _sample(fwd, poly / LOW)  # follow the head
         x0, y0 = np.floor(poly.min(0)).astype(int) - 3
         x1, y1 = np.ceil(poly.max(0)).astype(int) + 4
