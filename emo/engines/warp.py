@@ -29,6 +29,12 @@ def _smoothstep(edge0, edge1, x):
     return t * t * (3 - 2 * t)
 
 
+def _lip_sides(dx, half: float):
+    """How much of a lip-width change reaches a point `dx` from the mouth's middle: none over the middle, all by the
+    corners, so teeth the photo shows are covered or uncovered at the sides instead of squeezed or stretched."""
+    return _smoothstep(WIDEN_STILL * half, half, np.abs(dx))
+
+
 def _lens(x: np.ndarray, centre: float, half_width: float) -> np.ndarray:
     """1 at `centre`, falling to 0 at +-half_width along a half ellipse."""
     return np.sqrt(np.clip(1 - ((x - centre) / half_width) ** 2, 0, 1))
@@ -208,12 +214,10 @@ class FaceRig:
         self.open_field = ((1 - self.lip_lift) * jaw - self.lip_lift * lift).astype(np.float32)
         self.seam, self.seam_x = seam, col
 
-        # Lip width: the corners move (spread widens, rounding narrows) and the middle of the mouth stays, so teeth
-        # the photo shows are covered or uncovered at the sides instead of squeezed or stretched.
+        # Lip width: the corners move (spread widens, rounding narrows), the middle of the mouth stays.
         dx, dy = xs - self.mouth_centre[0], ys - self.mouth_centre[1]
         window = np.exp(-(dx / (1.7 * self.mouth_half)) ** 2 - (dy / (1.1 * self.mouth_half)) ** 2)
-        sides = _smoothstep(WIDEN_STILL * self.mouth_half, self.mouth_half, np.abs(dx))
-        self.widen_field = (-dx * window * sides).astype(np.float32)
+        self.widen_field = (-dx * window * _lip_sides(dx, self.mouth_half)).astype(np.float32)
 
         self.lids = [_Lid.build(lm[eye], grey, self.iod) for eye in (EYE_L, EYE_R)]
         self.local = self.base.copy()
@@ -331,7 +335,7 @@ class FaceRig:
         bottom = np.stack([xs, seam + (1 - self.lip_lift) * gap], 1)
         poly = np.concatenate([top, bottom[::-1]])
         dx = poly[:, 0] - mx
-        poly[:, 0] += c.widen * dx * 0.8 * _smoothstep(WIDEN_STILL * half, half, np.abs(dx))  # as widen_field
+        poly[:, 0] += c.widen * dx * 0.8 * _lip_sides(dx, half)  # as widen_field moves the lips
         poly += _sample(fwd, poly / LOW)  # follow the head
         x0, y0 = np.floor(poly.min(0)).astype(int) - 3
         x1, y1 = np.ceil(poly.max(0)).astype(int) + 4
