@@ -33,7 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import emo  # noqa: E402
-from emo.audio import SAMPLE_RATE, ffmpeg_exe, load_audio  # noqa: E402
+from emo.audio import SAMPLE_RATE, load_audio  # noqa: E402
+from emo.ffmpeg import exe as ffmpeg_exe  # noqa: E402
 from emo.face import check_photo, crop_portrait  # noqa: E402
 from emo.songs import get_song, list_songs  # noqa: E402
 

@@ -5,41 +5,72 @@ the *music* (onsets, beats and energy of the mix).
 """
 from __future__ import annotations
 
-import subprocess
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from . import ffmpeg
 from .errors import AudioError
 
 SAMPLE_RATE = 16_000  # analysis rate; also what whisper-style audio encoders expect
 MIN_SECONDS = 1.0
 MAX_SECONDS = 30.0  # of a user's own audio; the rest is cut, with a notice
+DECODE_S, DECODE_S_PER_S = 15.0, 0.25  # decoding's time limit: ffmpeg decodes mp3 at ~200x real time here
 
 
-def ffmpeg_exe() -> str:
-    """The ffmpeg binary shipped inside imageio-ffmpeg: no system ffmpeg is needed."""
-    import imageio_ffmpeg
+# What we decode, by the file's first bytes, and the ffmpeg demuxer that reads it. Nothing else reaches ffmpeg: its
+# playlist and script formats (HLS, concat, ...) would make it read other files or wait on a live stream forever.
+CONTAINERS = {"wav": "wav", "mp3": "mp3", "flac": "flac", "ogg": "ogg", "mp4": "mov", "aac": "aac", "webm": "matroska"}
+FORMATS_HINT = "Upload an mp3, wav, m4a, ogg, flac or webm file."
 
-    return imageio_ffmpeg.get_ffmpeg_exe()
+
+def sniff_container(head: bytes) -> str | None:
+    """The audio container a file starts with ("wav", "mp3", ...; see CONTAINERS), or None for anything else."""
+    if head[:3] == b"ID3" and len(head) >= 10:  # an ID3 tag may precede mp3 (and, rarely, flac or aac) data
+        after = head[int.from_bytes(bytes(b & 0x7F for b in head[6:10]), "big") + 10:]
+        return "mp3" if after[:3] == b"ID3" else sniff_container(after) or "mp3"  # one tag is all we look past
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return "wav"
+    if head[:4] == b"fLaC":
+        return "flac"
+    if head[:4] == b"OggS":
+        return "ogg"
+    if head[4:8] == b"ftyp":  # ISO media: m4a, mp4, mov, 3gp (drefs to other files stay off in ffmpeg's demuxer)
+        return "mp4"
+    if head[:4] == b"\x1a\x45\xdf\xa3":  # EBML: webm and Matroska
+        return "webm"
+    if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:  # an MPEG audio frame sync
+        return "aac" if head[1] & 0x06 == 0 else "mp3"  # layer bits 00: AAC in ADTS frames
+    return None
 
 
-def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE, max_seconds: float | None = None) -> np.ndarray:
-    """Decode mp3/wav/m4a/ogg/flac/... to mono float32 in [-1, 1] at `sample_rate`."""
+def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE, max_seconds: float | None = None,
+               stop: threading.Event | None = None) -> np.ndarray:
+    """Decode an mp3/wav/m4a/ogg/flac/webm file to mono float32 in [-1, 1] at `sample_rate`.
+
+    The container is judged from the file's bytes, then ffmpeg reads only that one local file with that demuxer,
+    within a time limit that grows with the clip; `stop` set ends it at once (Cancelled).
+    """
     path = Path(path)
     if not path.is_file():
         raise AudioError(f"The audio file '{path.name}' does not exist.")
-    cmd = [ffmpeg_exe(), "-v", "error", "-nostdin", "-i", str(path), "-map", "0:a:0", "-vn", "-ac", "1",
-           "-ar", str(sample_rate), "-f", "f32le"]
+    with open(path, "rb") as file:
+        container = sniff_container(file.read(64 * 1024))
+    if container is None:
+        raise AudioError(f"'{path.name}' could not be read as audio. {FORMATS_HINT}")
+    args = ["-v", "error", "-nostdin", "-protocol_whitelist", "file", "-f", CONTAINERS[container],
+            "-i", f"file:{path.resolve()}", "-map", "0:a:0", "-vn", "-ac", "1", "-ar", str(sample_rate)]
     if max_seconds is not None:
-        cmd += ["-t", f"{max_seconds:.3f}"]
-    proc = subprocess.run(cmd + ["-"], capture_output=True)
-    samples = np.frombuffer(proc.stdout, np.float32)
-    if proc.returncode == 0 and samples.size == 0:
+        args += ["-t", f"{max_seconds:.3f}"]
+    timeout = DECODE_S + DECODE_S_PER_S * (MAX_SECONDS if max_seconds is None else max_seconds)
+    try:
+        samples = np.frombuffer(ffmpeg.run(args + ["-f", "f32le", "-"], timeout=timeout, stop=stop), np.float32)
+    except ffmpeg.FfmpegError as exc:
+        raise AudioError(f"'{path.name}' could not be read as audio. {FORMATS_HINT}") from exc
+    if samples.size == 0:
         raise AudioError(f"'{path.name}' holds no sound (0 s). Use a clip of at least {MIN_SECONDS:.0f} second.")
-    if proc.returncode != 0:
-        raise AudioError(f"'{path.name}' could not be read as audio. Upload an mp3, wav, m4a, ogg or flac file.")
     return np.clip(samples, -1.0, 1.0)
 
 

@@ -32,3 +32,7 @@ class SongError(UserError):
 
 class EngineUnavailable(UserError):
     """The asked-for engine cannot run here (no GPU, no weights, missing packages)."""
+
+
+class Cancelled(Exception):
+    """The job was stopped before it finished (its user left); not an error to show anyone."""

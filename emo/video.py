@@ -3,58 +3,56 @@ from __future__ import annotations
 
 import itertools
 import os
-import subprocess
 from pathlib import Path
 from typing import Iterable
 
 import numpy as np
 
-from .audio import ffmpeg_exe
+from . import ffmpeg
+
+STALL_S = 120.0  # the encoder is killed when no frame arrives for this long (a GPU window takes seconds, not minutes)
+FINISH_S, FINISH_S_PER_S = 30.0, 0.5  # time allowed to finish once the last frame is in: fixed + per second of video
 
 
-def _encoder(partial: Path, first: np.ndarray, fps: int, seconds: float, audio: Path,
-             metadata: dict[str, str]) -> subprocess.Popen:
+def _encoder_args(partial: Path, first: np.ndarray, fps: int, seconds: float, audio: Path,
+                  metadata: dict[str, str]) -> list[str]:
     h, w = first.shape[:2]
     tags = [arg for key, value in metadata.items() for arg in ("-metadata", f"{key}={value}")]
-    cmd = [ffmpeg_exe(), "-v", "error", "-y",
-           "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-r", str(fps), "-i", "-",
-           "-i", str(audio), "-map", "0:v:0", "-map", "1:a:0",
-           "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p",
-           "-c:a", "aac", "-b:a", "160k", "-t", f"{seconds:.3f}", "-movflags", "+faststart", *tags, str(partial)]
-    # A plain Popen: a preexec_fn (as imageio-ffmpeg's writer uses) runs Python between fork and exec, which can
-    # hang the child when another request's thread holds a lock at that moment.
-    return subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return ["-v", "error", "-y", "-protocol_whitelist", "file,pipe",
+            "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-r", str(fps), "-i", "pipe:0",
+            "-i", f"file:{audio.resolve()}", "-map", "0:v:0", "-map", "1:a:0",
+            "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p",
+            "-c:a", "aac", "-b:a", "160k", "-t", f"{seconds:.3f}", "-movflags", "+faststart", *tags,
+            f"file:{partial.resolve()}"]
 
 
 def write_video(path: str | Path, frames: Iterable[np.ndarray], fps: int, n_frames: int, audio: str | Path,
                 metadata: dict[str, str] | None = None) -> Path:
     """Encode `frames` with the audio track cut to the same length; the file appears only when complete.
 
-    Frames are piped to ffmpeg as they are rendered, so encoding runs on the second core alongside the engine.
+    Frames are piped to ffmpeg as they are rendered, so encoding runs on the second core alongside the engine. If
+    anything fails or the frames stop coming (the job was cancelled), ffmpeg is killed and no file is left.
     """
     path = Path(path)
     partial = path.with_name(f".{path.stem}.partial.mp4")
     frames = iter(frames)
-    proc = None
+    writer = None
     try:
         first = next(frames, None)
         if first is None:
             raise ValueError("no frames to encode")
-        proc = _encoder(partial, first, fps, n_frames / fps, Path(audio), metadata or {})
+        seconds = n_frames / fps
+        writer = ffmpeg.Writer(_encoder_args(partial, first, fps, seconds, Path(audio), metadata or {}),
+                               stall_s=STALL_S, finish_s=FINISH_S + FINISH_S_PER_S * seconds)
         try:
             for frame in itertools.chain([first], frames):
-                proc.stdin.write(np.ascontiguousarray(frame, np.uint8).data)
+                writer.write(np.ascontiguousarray(frame, np.uint8).data)
         except BrokenPipeError:
-            pass  # ffmpeg stopped early; its own message follows
-        proc.stdin.close()
-        error = proc.stderr.read().decode(errors="replace").strip()
-        if proc.wait() != 0:
-            raise RuntimeError(f"ffmpeg failed: {error}")
+            pass  # ffmpeg stopped early; finish() reports why
+        writer.finish()
         os.replace(partial, path)
         return path
     finally:
-        if proc is not None and proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        if writer is not None:
+            writer.close()
         partial.unlink(missing_ok=True)
-

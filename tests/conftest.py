@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from emo import audio as audio_mod
+from emo import ffmpeg
 from emo.face import check_photo, crop_portrait
 from emo.songs import list_songs
 
@@ -42,12 +43,19 @@ def all_features():
 
 def probe(path: Path) -> str:
     """ffmpeg's description of a media file (streams, codecs, duration)."""
-    return subprocess.run([audio_mod.ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True,
+    return subprocess.run([ffmpeg.exe(), "-hide_banner", "-i", str(path)], capture_output=True,
                           text=True).stderr
 
 
 def decode_frames(path: Path, size: int) -> np.ndarray:
     """All video frames of an mp4 as (n, size, size, 3) uint8 RGB."""
-    raw = subprocess.run([audio_mod.ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "rawvideo", "-pix_fmt",
+    raw = subprocess.run([ffmpeg.exe(), "-v", "error", "-i", str(path), "-f", "rawvideo", "-pix_fmt",
                           "rgb24", "-"], capture_output=True, check=True).stdout
     return np.frombuffer(raw, np.uint8).reshape(-1, size, size, 3)
+
+
+def answer(app, *inputs) -> tuple:
+    """What the app's `generate` handler finally shows (video path or None, status): it is a generator, as Gradio
+    runs it, whose earlier yields only carry progress."""
+    *_, last = app.generate(*inputs, progress=lambda *args, **kwargs: None)
+    return last

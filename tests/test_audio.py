@@ -6,14 +6,14 @@ import subprocess
 import numpy as np
 import pytest
 
-from emo import audio
+from emo import audio, ffmpeg
 from emo.errors import AudioError
 
 SR = audio.SAMPLE_RATE
 
 
 def _encode(src, dst, *args):
-    subprocess.run([audio.ffmpeg_exe(), "-v", "error", "-y", "-i", str(src), *args, str(dst)], check=True)
+    subprocess.run([ffmpeg.exe(), "-v", "error", "-y", "-i", str(src), *args, str(dst)], check=True)
     return dst
 
 

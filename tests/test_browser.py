@@ -15,7 +15,7 @@ from PIL import Image
 import emo
 from emo import face as face_mod
 from emo import photo as photo_mod
-from emo.audio import ffmpeg_exe
+from emo.ffmpeg import exe as ffmpeg_exe
 
 from . import images
 from .server import start_app, stop_app

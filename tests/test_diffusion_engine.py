@@ -150,7 +150,7 @@ def _short_song(path: Path) -> Path:
 
 
 def _decoded_frames(video: Path, size: int) -> int:
-    from emo.audio import ffmpeg_exe
+    from emo.ffmpeg import exe as ffmpeg_exe
 
     raw = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(video), "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
                          capture_output=True, check=True).stdout
@@ -172,7 +172,7 @@ def test_cli_and_app_run_the_diffusion_engine(tiny_env, tmp_path):
     """The same weights through the two doors users take: `python -m emo sing` and the app's handler."""
     import os
 
-    env = dict(os.environ, EMO_ENGINE="diffusion", EMO_OUTPUT_DIR=str(tmp_path / "outputs"))
+    env = dict(os.environ, EMO_ENGINE="diffusion", GRADIO_TEMP_DIR=str(tmp_path / "gradio"))
     photo = tmp_path / "me.png"
     from skimage import data
 
@@ -183,7 +183,7 @@ def test_cli_and_app_run_the_diffusion_engine(tiny_env, tmp_path):
                           text=True)
     assert done.returncode == 0, done.stderr
     assert _decoded_frames(tmp_path / "cli.mp4", 256) == 30
-    code = (f"import app, json; video, status = app.generate({str(photo)!r}, None, {str(song)!r}, 0.5, 0, "
+    code = (f"import app, json; *_, (video, status) = app.generate({str(photo)!r}, None, {str(song)!r}, 0.5, 0, "
             "progress=lambda *a, **k: None); print(json.dumps([app.ENGINE_NAME, video, status]))")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr

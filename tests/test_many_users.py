@@ -25,7 +25,7 @@ from gradio_client.utils import Status
 from PIL import Image
 
 import emo
-from emo.audio import ffmpeg_exe
+from emo.ffmpeg import exe as ffmpeg_exe
 from emo.face import check_photo, crop_portrait
 
 from . import images

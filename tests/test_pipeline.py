@@ -8,10 +8,11 @@ import sys
 import pytest
 
 import emo
+import emo.ffmpeg
 from emo.errors import UserError
 
 from . import images
-from .conftest import ROOT, decode_frames, probe
+from .conftest import ROOT, answer, decode_frames, probe
 
 
 def _duration(text: str) -> float:
@@ -41,14 +42,15 @@ def test_sing_makes_a_browser_ready_video(tmp_path, intro_song):
 
 def test_own_audio_file_and_trimming_notice(tmp_path):
     long_clip = tmp_path / "long.wav"
-    subprocess.run([emo.audio.ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "sine=f=300:d=31", str(long_clip)],
+    subprocess.run([emo.ffmpeg.exe(), "-v", "error", "-f", "lavfi", "-i", "sine=f=300:d=31", str(long_clip)],
                    check=True)
     result = emo.sing(images.astronaut(), long_clip, engine="warp", size=256, motion=0.0, out=tmp_path / "b.mp4")
     assert result.seconds == pytest.approx(30.0, abs=0.05)
     assert any("only its first 30 s" in n for n in result.notices)
 
 
-@pytest.mark.parametrize("kwargs, message", [({"motion": 2}, "Motion must be between"),
+@pytest.mark.parametrize("kwargs, message", [({"motion": 2}, "Head motion must be a number from 0 to 1"),
+                                             ({"seed": -1}, "seed must be a whole number from 0"),
                                              ({"size": 500}, "Video size must be one of"),
                                              ({"engine": "magic"}, "Unknown engine")])
 def test_bad_options_are_explained(tmp_path, kwargs, message):
@@ -90,20 +92,21 @@ def test_cli_bad_inputs_exit_2_with_one_line(tmp_path):
     assert not (tmp_path / "o.mp4").exists()
 
 
-def test_app_handler_generates_and_explains_rejections(tmp_path):
+def test_app_handler_generates_and_explains_rejections(tmp_path, monkeypatch):
     sys.path.insert(0, str(ROOT))
     import app
 
+    monkeypatch.setattr(app, "OUTPUTS", tmp_path / "outputs")
     example = app.EXAMPLES[0]
-    video, status = app.generate(example, next(iter(app.SONGS)), None, 0.5, 0, progress=lambda *a, **k: None)
+    video, status = answer(app, example, next(iter(app.SONGS)), None, 0.5, 0)
     assert video and video.endswith(".mp4") and "**warp** engine" in status
     cat = tmp_path / "cat.png"
     from PIL import Image
 
     Image.fromarray(images.no_face()["cat"]).save(cat)
-    video, status = app.generate(str(cat), next(iter(app.SONGS)), None, 0.5, 0, progress=lambda *a, **k: None)
+    video, status = answer(app, str(cat), next(iter(app.SONGS)), None, 0.5, 0)
     assert video is None and "could not find a face" in status
-    video, status = app.generate(None, next(iter(app.SONGS)), None, 0.5, 0, progress=lambda *a, **k: None)
+    video, status = answer(app, None, next(iter(app.SONGS)), None, 0.5, 0)
     assert video is None and "Upload a photo" in status
     text, preview = app.song_card(next(iter(app.SONGS)))
     song = next(iter(app.SONGS.values()))
