@@ -1,20 +1,32 @@
 """The Space: pick a song, upload a headshot, watch it sing. UI wiring only; the work happens in `emo`."""
 from __future__ import annotations
 
-import os
+import logging
 from pathlib import Path
 
 import gradio as gr
 import spaces
+from gradio.utils import get_upload_folder
+from starlette.middleware import Middleware
 
 import emo
+from emo import outputs, serve
 from emo.audio import MAX_SECONDS
 from emo.engines import load_engine, resolve
-from emo.outputs import OUTPUT_DIR, OUTPUT_TTL_S
 from emo.errors import UserError
+from emo.pipeline import MAX_SEED
+
+logging.basicConfig(format="%(asctime)s %(name)s: %(message)s")
+logging.getLogger("emo").setLevel(logging.INFO)
 
 ROOT = Path(__file__).parent
-ENGINE = os.environ.get("EMO_ENGINE", "auto")  # `make run` sets warp: the CPU engine
+EXAMPLES = sorted(str(p) for p in (ROOT / "examples").glob("*.jpg"))
+# Videos go straight into Gradio's own cache, which is what the page serves from: one copy of each.
+OUTPUTS = Path(get_upload_folder()) / "emo-outputs"
+serve.check_setup(OUTPUTS, [Path(p) for p in EXAMPLES] + [f for s in emo.list_songs() for f in (s.mix, s.vocals)]
+                  + ([] if emo.list_songs() else [ROOT / "assets" / "songs" / "*" / "song.json"]))
+
+ENGINE = serve.setting("EMO_ENGINE", "auto")  # `make run` sets warp: the CPU engine
 ENGINE_NAME = resolve(ENGINE)
 # Rough cost model for the wait shown to users: (fixed seconds, seconds per second of video). Warp: measured on a
 # 2-core CPU (benchmarks/speed.py); diffusion: a planning figure for one large GPU, 6 steps, until measured.
@@ -25,25 +37,15 @@ if ENGINE_NAME == "diffusion":
     except UserError as err:
         print(f"The diffusion engine cannot run here ({err}) Serving the CPU engine instead.")
         ENGINE = ENGINE_NAME = "warp"
-EXAMPLES = sorted(str(p) for p in (ROOT / "examples").glob("*.jpg"))
 SONGS = {song.id: song for song in emo.list_songs()}
-CONCURRENCY = int(os.environ.get("EMO_CONCURRENCY", "2"))
-MAX_UPLOAD = os.environ.get("EMO_MAX_UPLOAD", "25mb")
+CONCURRENCY = serve.int_setting("EMO_CONCURRENCY", 2, 1, 64)
+QUEUE_SIZE = serve.int_setting("EMO_QUEUE_SIZE", 32, 1, 10_000)
+MAX_UPLOAD = serve.size_setting("EMO_MAX_UPLOAD", "25mb")
 
 
-class PhotoInput(gr.Image):
-    """An image upload handed to `emo` untouched: our reader, not Gradio's, judges and explains bad files."""
-
-    def preprocess(self, payload):
-        return None if payload is None else payload.path
-
-    def get_block_name(self) -> str:
-        return "image"  # drawn by Gradio's own image component
-
-
-def song_card(song_id: str) -> tuple[str, str]:
+def song_card(song_id) -> tuple[str, str]:
     """The picked song's details and its preview audio."""
-    song = SONGS[song_id]
+    song = emo.get_song(song_id)
     kind = "sung" if song.kind == "sung" else "spoken line"
     language = {"en": "English", "zh": "Mandarin"}.get(song.language, song.language)
     lyrics = song.lyrics.replace("\n", "  \n")
@@ -58,42 +60,62 @@ def gpu_seconds(photo, song_id, own_audio, motion, seed, progress=None) -> int:
     return int(30 + 8 * seconds)
 
 
+def _sing(photo, song_id, own_audio, motion, seed):
+    """The job: the preset (or the user's own audio) sung by the photo, into the app's output folder."""
+    def work(stop, report):
+        song = Path(own_audio) if own_audio else emo.get_song(song_id).id
+        return emo.sing(photo, song, engine=ENGINE, motion=motion, seed=seed, out=outputs.new_output_path(OUTPUTS),
+                        progress=report, stop=stop)
+    return serve.Job(work)
+
+
 @spaces.GPU(duration=gpu_seconds)
 def generate(photo, song_id, own_audio, motion, seed, progress=gr.Progress()):
-    """Returns (video path or None, status message). Own audio, when given, is sung instead of the preset."""
+    """Yields (video path or None, status message); own audio, when given, is sung instead of the preset.
+
+    A generator, so Gradio can close it when the user leaves: that stops the job (see serve.Job).
+    """
     if not photo:
-        return None, "Upload a photo of one face first (or click an example)."
-    try:
-        song = own_audio or emo.get_song(song_id).id  # the API could send any string: only preset ids pass
-        result = emo.sing(photo, song, engine=ENGINE, motion=float(motion), seed=int(seed),
-                          progress=lambda fraction, message: progress(fraction, desc=message))
-    except UserError as err:
-        return None, f"⚠️ {err}"
+        yield None, "Upload a photo of one face first (or click an example)."
+        return
+    with _sing(photo, song_id, own_audio, motion, seed) as job:
+        for update in job:
+            if update:
+                progress(update[0], desc=update[1])
+            yield gr.skip(), gr.skip()
+        try:
+            result = job.result()
+        except UserError as err:
+            yield None, f"⚠️ {err}"
+            return
     lines = [f"Done: {result.seconds:.1f} s of video by the **{result.engine}** engine."]
     lines += [f"Note: {notice}" for notice in result.notices]
-    return str(result.video), "\n\n".join(lines)
+    yield str(result.video), "\n\n".join(lines)
 
 
 def build() -> gr.Blocks:
     first = next(iter(SONGS))
-    # Gradio keeps its own copies of uploads and results: sweep them on the same schedule as our outputs.
-    ttl = int(OUTPUT_TTL_S)
-    with gr.Blocks(title="Sing, portrait!", delete_cache=(min(600, ttl), ttl)) as demo:
+    # Gradio keeps its own copies of uploads: sweep them on the same schedule as the videos.
+    ttl = int(outputs.OUTPUT_TTL_S)
+    with serve.GuardedBlocks(title="Sing, portrait!", delete_cache=(min(600, ttl), ttl)) as demo:
         gr.Markdown("# Sing, portrait!\nPick a song, upload a frontal headshot, and watch the face sing it. "
                     "Runs on a CPU in seconds; every video is marked as AI-generated.")
         with gr.Row():
             with gr.Column():
-                song = gr.Dropdown([(s.label, s.id) for s in SONGS.values()], value=first, label="Song")
+                song = serve.SongPicker([(s.label, s.id) for s in SONGS.values()], value=first, label="Song")
                 card_text, card_audio = song_card(first)
                 card = gr.Markdown(card_text)
                 preview = gr.Audio(card_audio, label="Preview", interactive=False)
-                own_audio = gr.Audio(type="filepath", sources=["upload", "microphone"],
-                                     label=f"…or sing your own audio (mp3, wav, m4a, ogg, flac; first {MAX_SECONDS:.0f} s)")
-                photo = PhotoInput(type="filepath", label="Your photo: one face, looking at the camera",
-                                 sources=["upload", "webcam", "clipboard"], height=320)
+                own_audio = serve.AudioInput(
+                    type="filepath", sources=["upload", "microphone"],
+                    label=f"…or sing your own audio (mp3, wav, m4a, ogg, flac, webm; first {MAX_SECONDS:.0f} s)")
+                photo = serve.PhotoInput(type="filepath", label="Your photo: one face, looking at the camera",
+                                         sources=["upload", "webcam", "clipboard"], height=320)
                 gr.Examples(EXAMPLES, inputs=photo, label="Example portraits")
-                motion = gr.Slider(0, 1, value=0.5, step=0.05, label="Head motion", info="0 = still, 1 = lively")
-                seed = gr.Number(0, precision=0, label="Seed", info="Another seed, another take")
+                motion = serve.SliderInput(0, 1, value=0.5, step=0.05, label="Head motion",
+                                           info="0 = still, 1 = lively")
+                seed = serve.NumberInput(0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed",
+                                         info="Another seed, another take")
                 go = gr.Button("Generate", variant="primary")
             with gr.Column():
                 video = gr.Video(label="Singing video", autoplay=True, buttons=["download"])
@@ -104,12 +126,13 @@ def build() -> gr.Blocks:
 
 
 demo = build()
-demo.queue(max_size=int(os.environ.get("EMO_QUEUE_SIZE", "32")))
+demo.queue(max_size=QUEUE_SIZE)
 
 if __name__ == "__main__":
     from emo.face import preload
 
-    demo.launch(allowed_paths=[str(ROOT / "assets" / "songs"), str(ROOT / "examples"), str(OUTPUT_DIR)],
-                max_file_size=MAX_UPLOAD, prevent_thread_lock=True)
+    demo.launch(allowed_paths=[str(ROOT / "assets" / "songs"), str(ROOT / "examples")], max_file_size=MAX_UPLOAD,
+                app_kwargs={"middleware": [Middleware(serve.RequestLimits, max_upload=MAX_UPLOAD)]},
+                prevent_thread_lock=True)
     preload()  # the face models (~1.4 s) load once the page is up, not on the first visitor's photo
     demo.block_thread()

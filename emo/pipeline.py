@@ -4,6 +4,8 @@
 """
 from __future__ import annotations
 
+import math
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -14,13 +16,14 @@ from . import audio as audio_mod
 from . import motion as motion_mod
 from . import outputs, provenance
 from .engines import RenderJob, load_engine, resolve
-from .errors import UserError
+from .errors import Cancelled, UserError
 from .face import check_photo, crop_portrait
 from .separate import separate_voice
 from .video import write_video
 
 Progress = Callable[[float, str], None]  # (overall fraction 0..1, what is happening)
 SIZES = (256, 384, 512, 640, 768)
+MAX_SEED = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -33,10 +36,25 @@ class SingOptions:
     max_seconds: float = audio_mod.MAX_SECONDS  # longer uploads are trimmed (with a notice)
 
     def __post_init__(self):
-        if not 0.0 <= self.motion <= 1.0:
-            raise UserError(f"Motion must be between 0 and 1 (got {self.motion}).")
+        # Values may come straight from a web request: anything but a number of the right kind and range is refused.
+        if not _is_number(self.motion) or not 0.0 <= self.motion <= 1.0:
+            raise UserError(f"Head motion must be a number from 0 to 1 (got {_shown(self.motion)}).")
+        if not _is_number(self.seed) or self.seed != int(self.seed) or not 0 <= self.seed <= MAX_SEED:
+            raise UserError(f"The seed must be a whole number from 0 to {MAX_SEED} (got {_shown(self.seed)}).")
         if self.size not in SIZES:
-            raise UserError(f"Video size must be one of {', '.join(map(str, SIZES))} pixels (got {self.size}).")
+            raise UserError(f"Video size must be one of {', '.join(map(str, SIZES))} pixels (got {_shown(self.size)}).")
+        object.__setattr__(self, "motion", float(self.motion))
+        object.__setattr__(self, "seed", int(self.seed))
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _shown(value) -> str:
+    """A value as a message may quote it: short, whatever was sent."""
+    text = repr(value)
+    return text if len(text) <= 24 else text[:21] + "..."
 
 
 @dataclass(frozen=True)
@@ -58,12 +76,12 @@ class SingResult:
 
 
 def resolve_song(song: str | Path) -> SongInput:
-    """A preset id from the library, or a path to an audio file of the user's own."""
+    """A preset id from the library, or a path to an audio file of the user's own (a Path, or a str that looks like one)."""
     path = Path(song)
-    if path.suffix and path.is_file():
+    if isinstance(song, Path) or path.suffix or "/" in str(song):
+        if not path.is_file():
+            raise UserError(f"The audio file '{path.name}' does not exist.")
         return SongInput(path.stem, path, path)
-    if path.suffix:
-        raise UserError(f"The audio file '{path.name}' does not exist.")
     from .songs import get_song
 
     preset = get_song(str(song))
@@ -74,9 +92,10 @@ def _silent(progress: Progress | None) -> Progress:
     return progress or (lambda fraction, message: None)
 
 
-def prepare_audio(song: SongInput, options: SingOptions, notices: list[str]) -> audio_mod.AudioFeatures:
+def prepare_audio(song: SongInput, options: SingOptions, notices: list[str],
+                  stop: threading.Event | None = None) -> audio_mod.AudioFeatures:
     limit = options.max_seconds
-    mix = audio_mod.load_audio(song.mix, max_seconds=limit + 0.5)
+    mix = audio_mod.load_audio(song.mix, max_seconds=limit + 0.5, stop=stop)
     if len(mix) > limit * audio_mod.SAMPLE_RATE:
         notices.append(f"The audio is longer than {limit:.0f} s, so only its first {limit:.0f} s are used.")
         mix = mix[: int(limit * audio_mod.SAMPLE_RATE)]
@@ -84,15 +103,17 @@ def prepare_audio(song: SongInput, options: SingOptions, notices: list[str]) -> 
         vocals = separate_voice(mix)
         notices.append("The voice was separated from the music automatically, so the mouth follows the singing.")
     else:
-        vocals = audio_mod.load_audio(song.vocals, max_seconds=limit)
+        vocals = audio_mod.load_audio(song.vocals, max_seconds=limit, stop=stop)
     return audio_mod.analyse(vocals, mix, fps=options.fps)
 
 
 def sing(photo, song: str | Path, *, engine: str = "auto", motion: float = 0.5, seed: int = 0, size: int = 512,
-         out: str | Path | None = None, progress: Progress | None = None) -> SingResult:
+         out: str | Path | None = None, progress: Progress | None = None,
+         stop: threading.Event | None = None) -> SingResult:
     """Make a video of the face in `photo` singing `song` (a preset id or an audio file).
 
     `photo` is a path, bytes, a PIL image or an RGB array. `progress(fraction, message)` is called as work advances.
+    Setting `stop` (from another thread) ends the work between two frames: Cancelled is raised and no file is left.
     """
     options = SingOptions(engine=engine, motion=motion, seed=seed, size=size)
     report = _silent(progress)
@@ -103,7 +124,7 @@ def sing(photo, song: str | Path, *, engine: str = "auto", motion: float = 0.5, 
 
     report(0.04, "Analysing the song")
     song_in = resolve_song(song)
-    features = prepare_audio(song_in, options, notices)
+    features = prepare_audio(song_in, options, notices, stop)
     plan = motion_mod.plan(features, options.motion, options.seed)
 
     engine_name = resolve(options.engine)
@@ -112,6 +133,8 @@ def sing(photo, song: str | Path, *, engine: str = "auto", motion: float = 0.5, 
     job = RenderJob(portrait=portrait, face=face, audio=features, motion=plan, seed=options.seed)
 
     def on_frame(done: int, total: int) -> None:
+        if stop is not None and stop.is_set():
+            raise Cancelled()
         report(0.1 + 0.88 * done / total, f"Animating frame {done}/{total}")
 
     out = Path(out) if out else outputs.new_output_path()

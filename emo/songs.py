@@ -66,4 +66,5 @@ def get_song(song_id: str) -> Song:
     catalogue = _catalogue()
     if isinstance(song_id, str) and SONG_ID.fullmatch(song_id) and song_id in catalogue:
         return catalogue[song_id]
-    raise SongError(f"Unknown song '{str(song_id)[:40]}'. Choose one of: {', '.join(catalogue)}.")
+    named = f" '{song_id}'" if isinstance(song_id, str) and SONG_ID.fullmatch(song_id[:40]) else ""  # echo ids only
+    raise SongError(f"Unknown song{named}. Choose one of: {', '.join(catalogue)}.")

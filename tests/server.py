@@ -1,12 +1,15 @@
 """The app served for real: `python app.py` as a subprocess on a free 127.0.0.1 port, with its files kept apart.
 
 Every server gets its own folders under one scratch directory, so a test can see exactly what the app leaves
-behind: `tmp` (TMPDIR: anything a request writes to the temp directory), `tmp/emo-outputs` (EMO_OUTPUT_DIR, the
-finished videos, inside the temp directory as with the default /tmp/emo-outputs) and `gradio` (GRADIO_TEMP_DIR:
-uploads and Gradio's copies of results).
+behind: `tmp` (TMPDIR: anything a request writes to the temp directory) and `gradio` (GRADIO_TEMP_DIR: uploads,
+Gradio's cache, and in it `emo-outputs`, the finished videos).
+
+Also the raw HTTP an outsider would send: `call` (Gradio's plain API: POST the inputs, read the event stream),
+`upload` (a multipart POST to the upload route), and `children` (what the server process has started and not reaped).
 """
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -14,6 +17,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,11 +31,14 @@ class AppServer:
     proc: subprocess.Popen
     scratch: Path
     log: Path
-    output_dir: Path  # EMO_OUTPUT_DIR
 
     @property
     def upload_dir(self) -> Path:
         return self.scratch / "gradio"
+
+    @property
+    def output_dir(self) -> Path:
+        return self.upload_dir / "emo-outputs"
 
     @property
     def temp_dir(self) -> Path:
@@ -52,6 +59,67 @@ class AppServer:
                 return response.status, response.read()
         except urllib.error.HTTPError as err:
             return err.code, err.read()
+
+    def post(self, path: str, body: bytes, content_type: str, timeout: float = 30) -> tuple[int, bytes]:
+        request = urllib.request.Request(self.url + path.lstrip("/"), data=body, method="POST",
+                                         headers={"Content-Type": content_type})
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as err:
+            return err.code, err.read()
+
+    def upload(self, name: str, data: bytes, timeout: float = 60) -> str:
+        """POST one file to Gradio's upload route, as the page does; the server path it was stored at."""
+        boundary = uuid.uuid4().hex
+        body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{name}\"\r\n"
+                f"Content-Type: application/octet-stream\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
+        status, answer = self.post("gradio_api/upload", body, f"multipart/form-data; boundary={boundary}", timeout)
+        assert status == 200, (status, answer[:300])
+        return json.loads(answer)[0]
+
+    def call(self, data: list, api: str = "generate", timeout: float = 60) -> tuple[str, str]:
+        """Gradio's plain HTTP API, no client: POST the inputs, then read the event stream (bounded) to its end.
+
+        Returns (last event name, its data): "complete" and the outputs, or "error" and the message.
+        """
+        status, answer = self.post(f"gradio_api/call/{api}", json.dumps({"data": data}).encode(), "application/json")
+        if status != 200:
+            return f"http {status}", answer.decode(errors="replace")
+        event_id = json.loads(answer)["event_id"]
+        event = payload = ""
+        with urllib.request.urlopen(f"{self.url}gradio_api/call/{api}/{event_id}", timeout=timeout) as stream:
+            for line in stream:  # ends when the server closes the stream
+                line = line.decode().strip()
+                if line.startswith("event:"):
+                    event = line.split(":", 1)[1].strip()
+                elif line.startswith("data:"):
+                    payload = line.split(":", 1)[1].strip()
+        return event, payload
+
+    def children(self) -> list[int]:
+        """Processes started by the server (and by those) that are still there."""
+        return _descendants(self.proc.pid)
+
+
+def file_data(path) -> dict:
+    """An input naming a file on the server, as Gradio's own page sends an upload's."""
+    return {"path": str(path), "meta": {"_type": "gradio.FileData"}}
+
+
+def _descendants(pid: int) -> list[int]:
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()  # after "pid (name)": state, ppid, ...
+        except (OSError, IndexError):  # the process ended while we looked
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found, frontier = [], {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier}
+        found += sorted(frontier)
+    return found
 
 
 def _status_kb(pid: int, key: str) -> int:
@@ -76,7 +144,7 @@ def start_app(scratch: Path, **env: str) -> AppServer:
     full_env = {
         **os.environ,
         "EMO_ENGINE": "warp",
-        "EMO_OUTPUT_DIR": str(scratch / "tmp" / "emo-outputs"),
+        
         "GRADIO_TEMP_DIR": str(scratch / "gradio"),
         "TMPDIR": str(scratch / "tmp"),
         "GRADIO_SERVER_NAME": "127.0.0.1",
@@ -90,7 +158,7 @@ def start_app(scratch: Path, **env: str) -> AppServer:
     with open(log, "wb") as sink:
         proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=full_env, stdout=sink,
                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    server = AppServer(f"http://127.0.0.1:{port}/", proc, scratch, log, Path(full_env["EMO_OUTPUT_DIR"]))
+    server = AppServer(f"http://127.0.0.1:{port}/", proc, scratch, log)
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:

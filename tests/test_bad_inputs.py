@@ -28,11 +28,11 @@ from PIL import Image
 import emo
 from emo import face as face_mod
 from emo import photo as photo_mod
-from emo import outputs
-from emo.audio import MAX_SECONDS, ffmpeg_exe
+from emo.audio import MAX_SECONDS
+from emo.ffmpeg import exe as ffmpeg_exe
 
 from . import images
-from .conftest import ROOT, probe
+from .conftest import ROOT, answer, probe
 from .server import files_under, start_app, stop_app
 
 PRESET = emo.list_songs()[0].id
@@ -196,10 +196,9 @@ def test_cli_and_handler(kind, case, app, good, tmp_path, monkeypatch):
     cli = subprocess.Popen(command, cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            env={**os.environ, "TMPDIR": str(cli_tmp)})
     try:
-        monkeypatch.setattr(outputs, "OUTPUT_DIR", app_out)
+        monkeypatch.setattr(app, "OUTPUTS", app_out)
         monkeypatch.setattr(tempfile, "tempdir", str(app_tmp))
-        video, status = app.generate(str(photo), PRESET, str(song) if kind == "audio" else str(good[1]), 0.5, 0,
-                                     progress=lambda *args, **kwargs: None)
+        video, status = answer(app, str(photo), PRESET, str(song) if kind == "audio" else str(good[1]), 0.5, 0)
         stdout, stderr = cli.communicate(timeout=240)
     finally:
         if cli.poll() is None:

@@ -1,0 +1,308 @@
+"""Serving the app to the public: what a request may carry, and jobs that stop when their user leaves.
+
+The one Gradio-aware module besides app.py. Everything a request carries passes three gates before `emo` sees it:
+1. `RequestLimits` (ASGI): bodies over a small bound are refused before they are read whole; every response says
+   `X-Content-Type-Options: nosniff`.
+2. `GuardedBlocks.process_api`, which every event of every route goes through: a file may only be one that was
+   uploaded here, checked before Gradio itself opens, copies or fetches it.
+3. The input components hand values over unconverted, and `emo` refuses bad ones with a sentence (`UserError`).
+Any other failure reaches the user as one plain sentence; the traceback goes to the server's log only.
+"""
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import queue
+import threading
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+import gradio as gr
+from gradio.utils import get_upload_folder
+
+from .errors import Cancelled, UserError
+
+log = logging.getLogger("emo.serve")
+
+MAX_JSON_BODY = 1024 * 1024  # an API call carries ids, numbers and upload paths: a few kB
+NOSNIFF = (b"x-content-type-options", b"nosniff")
+NOT_UPLOADED = "This file was not uploaded here. Upload the photo or audio file again."
+NOT_A_FILE = "The {what} must be an uploaded file. Upload it again."
+INCOMPLETE = "This request carries fewer values than the {count} this action takes. Send them all."
+SORRY = "Something went wrong on our side while making this video. Please try again in a moment."
+POLL_S = 0.25  # how often a running job checks that its user is still there (and sends them its progress)
+
+
+# ----------------------------------------------------------------------------------------------- request bodies
+
+class RequestLimits:
+    """ASGI middleware: bounded request bodies, and nosniff on every response.
+
+    Uploads (multipart) may be up to `max_upload` plus a little framing; any other body up to MAX_JSON_BODY. A body
+    with a Content-Length over its bound is refused at once; one without (chunked) is counted as it arrives and cut
+    off at the bound, so no body is ever held whole in memory beyond it.
+    """
+
+    def __init__(self, app, max_upload: int):
+        self.app = app
+        self.max_upload = max_upload
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        refused = False
+
+        async def send_nosniff(message):
+            if refused:  # the body was too large and has been answered: the app's own late answer is dropped
+                return
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), NOSNIFF]}
+            await send(message)
+
+        async def refuse() -> None:
+            nonlocal refused
+            refused = True
+            body = f"This request is too large (over {limit // 1024} kB).".encode()
+            await send({"type": "http.response.start", "status": 413,
+                        "headers": [(b"content-type", b"text/plain; charset=utf-8"),
+                                    (b"content-length", str(len(body)).encode()), NOSNIFF]})
+            await send({"type": "http.response.body", "body": body})
+
+        headers = dict(scope.get("headers") or [])
+        multipart = headers.get(b"content-type", b"").lower().startswith(b"multipart/")
+        limit = self.max_upload + 64 * 1024 if multipart else MAX_JSON_BODY
+        length = headers.get(b"content-length")
+        if length is not None:
+            if not length.isdigit() or int(length) > limit:
+                return await refuse()
+            return await self.app(scope, receive, send_nosniff)  # the server reads no more than Content-Length
+
+        received = 0
+
+        async def counted():
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    await refuse()
+                    return {"type": "http.disconnect"}
+            return message
+
+        await self.app(scope, counted, send_nosniff)
+
+
+# ------------------------------------------------------------------------------------------------ files and events
+
+class FileInput:
+    """Mixin for upload components: the handler gets the upload's path, untouched; `emo` judges the file itself."""
+
+    what = "file"
+
+    def preprocess(self, payload):
+        return None if payload is None else payload.path
+
+    def get_block_name(self) -> str:
+        return _gradio_name(self)
+
+
+def _gradio_name(component) -> str:
+    """The Gradio component a subclass of ours is drawn as in the page."""
+    return next(cls for cls in type(component).__mro__ if cls.__module__.startswith("gradio.")).__name__.lower()
+
+
+class PhotoInput(FileInput, gr.Image):
+    what = "photo"
+
+
+class AudioInput(FileInput, gr.Audio):
+    what = "audio"
+
+
+class ValueInput:
+    """Mixin for value components: the handler gets the value as sent (Gradio's own checks would say only "Error");
+    `emo` refuses a wrong one with a sentence that says which and why."""
+
+    def preprocess(self, payload):
+        return payload
+
+    def get_block_name(self) -> str:
+        return _gradio_name(self)
+
+
+class SongPicker(ValueInput, gr.Dropdown):
+    pass
+
+
+class NumberInput(ValueInput, gr.Number):
+    pass
+
+
+class SliderInput(ValueInput, gr.Slider):
+    pass
+
+
+class GuardedBlocks(gr.Blocks):
+    """Blocks whose every event first checks the files it names, and which answers every failure with a sentence."""
+
+    async def process_api(self, block_fn, inputs, *args, **kwargs) -> dict[str, Any]:
+        try:
+            fn = self.fns[block_fn] if isinstance(block_fn, int) else block_fn
+            if not isinstance(inputs, list) or len(inputs) < len(fn.inputs):
+                raise UserError(INCOMPLETE.format(count=len(fn.inputs)))
+            for block, value in zip(fn.inputs, inputs):
+                if isinstance(block, FileInput) and value is not None and not _is_file_data(value):
+                    raise UserError(NOT_A_FILE.format(what=block.what))
+            for path in _paths_in(inputs):
+                self.check_readable(path)
+            return await super().process_api(block_fn, inputs, *args, **kwargs)
+        except gr.Error:
+            raise
+        except UserError as err:
+            raise gr.Error(str(err), print_exception=False) from None
+        except Exception:
+            log.exception("request failed")
+            raise gr.Error(SORRY, print_exception=False) from None
+
+    @staticmethod
+    def check_readable(path: str) -> None:
+        """A file a request may name: one in Gradio's upload folder (uploads, and the examples Gradio copied there).
+
+        One sentence for every refusal, so the answer does not tell whether a path exists.
+        """
+        real = os.path.realpath(path)
+        uploads = os.path.realpath(get_upload_folder())
+        if os.path.commonpath([real, uploads]) != uploads or real == uploads or not os.path.isfile(real):
+            raise UserError(NOT_UPLOADED)
+
+
+def _is_file_data(value) -> bool:
+    return isinstance(value, dict) and isinstance(value.get("path"), str)
+
+
+def _paths_in(value) -> Iterator[str]:
+    """Every "path" a request names anywhere in its values (Gradio treats any dict with one as a file)."""
+    if isinstance(value, dict):
+        if "path" in value:
+            path = value["path"]
+            yield path if isinstance(path, str) else ""  # not a string: can only be refused
+        for item in value.values():
+            yield from _paths_in(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _paths_in(item)
+
+
+# ------------------------------------------------------------------------------------------------------- jobs
+
+_DONE = object()
+
+
+class Job:
+    """`work(stop, report)` in a worker thread, watched from the event handler.
+
+    Iterating the job yields its progress as (fraction, message), or None every POLL_S while nothing new came, so
+    that a generator handler hands control back to Gradio often: Gradio closes a generator whose user left, which
+    ends the `with` block early and sets `stop`; the work then ends between two frames and removes its files.
+    """
+
+    def __init__(self, work: Callable[[threading.Event, Callable[[float, str], None]], Any]):
+        self.stop = threading.Event()
+        self._work = work
+        self._updates: queue.Queue = queue.Queue()
+        self._result = self._error = None
+        self._thread = threading.Thread(target=self._run, daemon=True, name="emo-job")
+
+    def __enter__(self) -> "Job":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._thread.is_alive():
+            self.stop.set()
+            log.info("job stopped: its user left")
+
+    def _run(self) -> None:
+        try:
+            self._result = self._work(self.stop, lambda fraction, message: self._updates.put((fraction, message)))
+        except Cancelled:
+            pass
+        except BaseException as err:  # handed to the handler's thread, which reports it
+            self._error = err
+        finally:
+            _give_back_memory()
+            self._updates.put(_DONE)
+
+    def __iter__(self) -> Iterator[tuple[float, str] | None]:
+        while True:
+            try:
+                update = self._updates.get(timeout=POLL_S)
+            except queue.Empty:
+                yield None
+                continue
+            if update is _DONE:
+                return
+            while not self._updates.empty():  # only the latest of a burst is worth sending
+                newer = self._updates.get_nowait()
+                if newer is _DONE:
+                    yield update
+                    return
+                update = newer
+            yield update
+
+    def result(self):
+        """The work's return value, or its exception raised here."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._result
+
+
+def _give_back_memory() -> None:
+    """Return the heap's free pages to the system after a job (glibc keeps them in each thread's arena otherwise:
+    after a few large photos the server held 300 MB more than it used)."""
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        pass
+
+
+# ------------------------------------------------------------------------------------------------------ start-up
+
+def setting(name: str, default: str) -> str:
+    return (os.environ.get(name) or default).strip()
+
+
+def int_setting(name: str, default: int, low: int, high: int) -> int:
+    """A whole-number setting from the environment; a wrong one stops the app with a sentence."""
+    text = setting(name, str(default))
+    if not text.isdigit() or not low <= int(text) <= high:
+        raise SystemExit(f"{name}={text!r} is not a whole number from {low} to {high}. Fix the Space's variables.")
+    return int(text)
+
+
+def size_setting(name: str, default: str) -> int:
+    """A size setting such as "25mb" (b, kb, mb, gb; 1 kb = 1024 b), in bytes."""
+    text = setting(name, default).lower().replace(" ", "")
+    number, unit = text.rstrip("kmgb"), text[len(text.rstrip("kmgb")):]
+    units = {"b": 1, "": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3}
+    if not number.isdigit() or unit not in units or int(number) == 0:
+        raise SystemExit(f"{name}={text!r} is not a size such as 25mb. Fix the Space's variables.")
+    return int(number) * units[unit]
+
+
+def check_setup(output_dir: Path, files: Iterable[Path]) -> None:
+    """Stop at start-up, with a sentence, when the host's setup cannot work: outputs not writable, files missing."""
+    missing = [str(path) for path in files if not Path(path).is_file()]
+    if missing:
+        raise SystemExit(f"The app's own files are missing: {', '.join(missing[:3])}"
+                         f"{' and more' if len(missing) > 3 else ''}. Deploy the whole repository, with assets/.")
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        probe = output_dir / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"ok")
+        probe.unlink()
+    except OSError as err:
+        raise SystemExit(f"The output folder {output_dir} cannot be written to ({err.strerror or err}). "
+                         "Set GRADIO_TEMP_DIR to a folder this app may write in.") from None
