@@ -5,6 +5,7 @@ the *music* (onsets, beats and energy of the mix).
 """
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,8 +17,11 @@ from .errors import AudioError
 
 SAMPLE_RATE = 16_000  # analysis rate; also what whisper-style audio encoders expect
 MIN_SECONDS = 1.0
-MAX_SECONDS = 30.0  # of a user's own audio; the rest is cut, with a notice
+# The longest part of a song sung into one video; the rest is cut, with a notice. A host may lower it.
+MAX_SECONDS = float(os.environ.get("EMO_MAX_SECONDS") or 300)
 DECODE_S, DECODE_S_PER_S = 15.0, 0.25  # decoding's time limit: ffmpeg decodes mp3 at ~200x real time here
+VOICE_WINDOW, MIX_WINDOW = 1024, 2048  # samples analysed around each video frame: 64 ms, 128 ms
+BLOCK = 500  # video frames analysed at a time (20 s)
 
 
 # What we decode, by the file's first bytes, and the ffmpeg demuxer that reads it. Nothing else reaches ffmpeg: its
@@ -47,8 +51,8 @@ def sniff_container(head: bytes) -> str | None:
 
 
 def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE, max_seconds: float | None = None,
-               stop: threading.Event | None = None) -> np.ndarray:
-    """Decode an mp3/wav/m4a/ogg/flac/webm file to mono float32 in [-1, 1] at `sample_rate`.
+               stop: threading.Event | None = None, start: float = 0.0) -> np.ndarray:
+    """Decode an mp3/wav/m4a/ogg/flac/webm file (from `start` s, at most `max_seconds`) to mono float32 in [-1, 1].
 
     The container is judged from the file's bytes, then ffmpeg reads only that one local file with that demuxer,
     within a time limit that grows with the clip; `stop` set ends it at once (Cancelled).
@@ -61,7 +65,8 @@ def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE, max_seconds: fl
     if container is None:
         raise AudioError(f"'{path.name}' could not be read as audio. {FORMATS_HINT}")
     args = ["-v", "error", "-nostdin", "-protocol_whitelist", "file", "-f", CONTAINERS[container],
-            "-i", f"file:{path.resolve()}", "-map", "0:a:0", "-vn", "-ac", "1", "-ar", str(sample_rate)]
+            "-ss", f"{start:.3f}", "-i", f"file:{path.resolve()}", "-map", "0:a:0", "-vn", "-ac", "1",
+            "-ar", str(sample_rate)]
     if max_seconds is not None:
         args += ["-t", f"{max_seconds:.3f}"]
     timeout = DECODE_S + DECODE_S_PER_S * (MAX_SECONDS if max_seconds is None else max_seconds)
@@ -69,7 +74,7 @@ def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE, max_seconds: fl
         samples = np.frombuffer(ffmpeg.run(args + ["-f", "f32le", "-"], timeout=timeout, stop=stop), np.float32)
     except ffmpeg.FfmpegError as exc:
         raise AudioError(f"'{path.name}' could not be read as audio. {FORMATS_HINT}") from exc
-    if samples.size == 0:
+    if samples.size == 0 and start == 0:
         raise AudioError(f"'{path.name}' holds no sound (0 s). Use a clip of at least {MIN_SECONDS:.0f} second.")
     return np.clip(samples, -1.0, 1.0)
 
@@ -94,12 +99,12 @@ class AudioFeatures:
         return self.n_frames / self.fps
 
 
-def _frames(signal: np.ndarray, n_frames: int, hop: int, win: int) -> np.ndarray:
-    """(n_frames, win) windows centred on each video frame's middle, zero-padded at the ends."""
-    pad = np.pad(signal, (win, win + hop * n_frames))
-    centres = (np.arange(n_frames) * hop + hop // 2) + win
-    idx = centres[:, None] + np.arange(-win // 2, win - win // 2)[None, :]
-    return pad[idx]
+def _frames(signal: np.ndarray, first: int, count: int, hop: int, win: int) -> np.ndarray:
+    """(count, win) windows centred on the middles of video frames first..first+count, zero-padded at the ends."""
+    lo = first * hop + hop // 2 - win // 2
+    part = signal[max(lo, 0):lo + hop * (count - 1) + win]
+    part = np.pad(part, (max(-lo, 0), hop * (count - 1) + win - max(-lo, 0) - len(part)))
+    return np.lib.stride_tricks.sliding_window_view(part, win)[::hop][:count]
 
 
 def _level(windows: np.ndarray) -> np.ndarray:
@@ -123,21 +128,29 @@ def _normalise_level(db: np.ndarray, floor_db: float = -50.0, span_db: float = 3
 
 
 def _spectra(windows: np.ndarray) -> np.ndarray:
-    return np.abs(np.fft.rfft(windows * np.hanning(windows.shape[1]), axis=1)).astype(np.float32)
+    """Magnitude spectra of Hann-windowed frames: the project's one short-time Fourier transform (with `_frames`).
+
+    numpy's FFT, not librosa's stft: importing librosa and its compiled helpers costs ~1.5 s per process, more than
+    a 10 s clip's whole budget; the windows are the video frames' own, centred on each frame."""
+    return np.abs(np.fft.rfft(windows * np.hanning(windows.shape[1]).astype(np.float32), axis=1)).astype(np.float32)
 
 
-def _vowel_shape(spec: np.ndarray, voiced: np.ndarray, sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
-    """Roundness and spread from where the voice's energy sits between 250 Hz and 3.5 kHz.
+def _centroid(spec: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Where the voice's energy sits between 250 Hz and 3.5 kHz, per frame (Hz)."""
+    freqs = np.fft.rfftfreq((spec.shape[1] - 1) * 2, 1 / sample_rate)
+    band = (freqs > 250) & (freqs < 3500)
+    power = spec[:, band] ** 2
+    return (power * freqs[band]).sum(1) / (power.sum(1) + 1e-12)
+
+
+def _vowel_shape(centroid: np.ndarray, voiced: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Roundness and spread from the voice's spectral centroid.
 
     Rounded vowels (o, u) pull energy low; spread ones (i, e) carry a strong high second formant. The centroid is
     ranked within the clip so each voice is judged against itself.
     """
-    freqs = np.fft.rfftfreq((spec.shape[1] - 1) * 2, 1 / sample_rate)
-    band = (freqs > 250) & (freqs < 3500)
-    power = spec[:, band] ** 2
-    centroid = (power * freqs[band]).sum(1) / (power.sum(1) + 1e-12)
-    roundness = np.zeros(len(spec), np.float32)
-    spread = np.zeros(len(spec), np.float32)
+    roundness = np.zeros(len(centroid), np.float32)
+    spread = np.zeros(len(centroid), np.float32)
     if voiced.sum() >= 3:
         lo, hi = np.percentile(centroid[voiced], [10, 90])
         rank = np.clip((centroid - lo) / max(hi - lo, 1.0), 0, 1)
@@ -146,11 +159,9 @@ def _vowel_shape(spec: np.ndarray, voiced: np.ndarray, sample_rate: int) -> tupl
     return roundness, spread
 
 
-def _onset_strength(spec: np.ndarray) -> np.ndarray:
-    """Spectral flux of log-compressed magnitudes, 0..1: large where notes and drums start."""
-    logmag = np.log1p(100 * spec / (spec.max() + 1e-9))
-    flux = np.maximum(np.diff(logmag, axis=0, prepend=logmag[:1]), 0).sum(1)
-    flux -= np.median(flux)
+def _onset_strength(flux: np.ndarray) -> np.ndarray:
+    """Spectral flux (see `analyse`) scaled to 0..1: large where notes and drums start."""
+    flux = flux - np.median(flux)
     scale = np.percentile(flux, 99)
     return np.clip(flux / scale, 0, 1).astype(np.float32) if scale > 0 else np.zeros(len(flux), np.float32)
 
@@ -173,7 +184,9 @@ def _beats(onset: np.ndarray, fps: int) -> np.ndarray:
 
 
 def analyse(vocals: np.ndarray, mix: np.ndarray, fps: int = 25, sample_rate: int = SAMPLE_RATE) -> AudioFeatures:
-    """Per-frame features from the voice (mouth) and the mix (head motion). The clip's length is the mix's."""
+    """Per-frame features from the voice (mouth) and the mix (head motion). The clip's length is the mix's.
+
+    Spectra are taken BLOCK frames at a time, so a five-minute song needs no more memory than a short clip."""
     if len(mix) < MIN_SECONDS * sample_rate:
         raise AudioError(f"The audio is only {len(mix) / sample_rate:.1f} s long. Use a clip of at least "
                          f"{MIN_SECONDS:.0f} second.")
@@ -182,13 +195,24 @@ def analyse(vocals: np.ndarray, mix: np.ndarray, fps: int = 25, sample_rate: int
         raise AudioError("The audio is silent. Use a clip in which someone sings or speaks.")
     n_frames = max(1, round(len(mix) * fps / sample_rate))
     hop = sample_rate // fps
-    voice_win = _frames(vocals, n_frames, hop, 1024)
-    mix_win = _frames(mix, n_frames, hop, 2048)
-    loudness = _normalise_level(_level(voice_win))
-    voiced = loudness > 0.05
-    roundness, spread = _vowel_shape(_spectra(voice_win), voiced, sample_rate)
-    onset = _onset_strength(_spectra(mix_win))
+    voice_db, mix_db, centroid, flux = (np.empty(n_frames, np.float64) for _ in range(4))
+    blocks = [slice(first, min(first + BLOCK, n_frames)) for first in range(0, n_frames, BLOCK)]
+    mix_spectra = lambda b: _spectra(_frames(mix, b.start, b.stop - b.start, hop, MIX_WINDOW))  # noqa: E731
+    reference = max(float(mix_spectra(b).max()) for b in blocks) + 1e-9  # onsets' log scale: a first, cheap pass
+    previous = None
+    for block in blocks:
+        voice_win = _frames(vocals, block.start, block.stop - block.start, hop, VOICE_WINDOW)
+        voice_db[block] = _level(voice_win)
+        centroid[block] = _centroid(_spectra(voice_win), sample_rate)
+        mix_db[block] = _level(_frames(mix, block.start, block.stop - block.start, hop, MIX_WINDOW))
+        logmag = np.log1p(100 * mix_spectra(block) / reference)
+        steps = np.diff(logmag, axis=0, prepend=logmag[:1] if previous is None else previous[None])
+        flux[block] = np.maximum(steps, 0).sum(1)
+        previous = logmag[-1]
+    loudness = _normalise_level(voice_db)
+    roundness, spread = _vowel_shape(centroid, loudness > 0.05)
+    onset = _onset_strength(flux)
     return AudioFeatures(
         fps=fps, n_frames=n_frames, vocals=vocals, mix=mix, loudness=loudness, roundness=roundness,
-        spread=spread, onset=onset, beat=_beats(onset, fps), energy=_normalise_level(_level(mix_win)),
+        spread=spread, onset=onset, beat=_beats(onset, fps), energy=_normalise_level(mix_db),
     )
