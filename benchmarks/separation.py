@@ -1,26 +1,24 @@
-"""Voice separation for uploads without a stem: does the mouth follow the voice, not the instruments?
+"""Voice separation on real recordings: does the mouth follow the singer, and never the band?
 
-    .venv/bin/python benchmarks/separation.py [--songs ID ...] [--runs 5] [--json benchmarks/separation.json]
+    .venv/bin/python benchmarks/separation.py [--only NAME ...] [--json benchmarks/separation.json]
 
-Every preset ships its mix and its exact vocal stem, so the mouth an upload would get can be compared with the mouth
-the stem gives. For each preset the per-frame mouth opening (`emo.motion.plan(emo.audio.analyse(voice, mix))
-.mouth_open`, 25 fps) is computed with the voice taken three ways: the true stem (the reference), the raw mix (what
-an upload gets without separation) and `emo.separate.separate_voice(mix)`. Reported per preset:
+The mouth an upload gets (`emo.motion.plan(emo.audio.analyse(voice, mix)).mouth_open`, 25 fps, in inter-ocular
+distances over the photo's own gap) is measured with the voice taken as the pipeline takes it from an upload with
+no stem (`emo.separate.separate_voice(mix)`), and, for comparison, the raw mix. Three sets:
 
-  corr         Pearson correlation of the mouth with the stem-driven mouth, over the whole clip (1 = same).
-  intro        mean mouth opening over the instrumental intro, the frames before voice_start - 0.2 s (the stem's
-               mouth is shut there; "-" where the intro is under 0.25 s, i.e. the voice starts at once).
-  gaps         mean opening over every frame where the stem is silent (intro, interludes, pauses, outro).
-  no voice     mean opening for the accompaniment alone (mix - stem): a song with no voice at all (ideal 0).
-  voice only   correlation for the stem alone passed through the separator (1 = a clean voice is left alone).
-  + drum kit   corr and intro again, medians, with a synthetic drum kit (kick, snare, hi-hat at 100 BPM) added to
-               the mix at the mix's own loudness: the presets have little percussion, real uploads do.
-  + held pad   the same with a held synthetic pad (four-note chords, two seconds each) at the mix's loudness.
+  real      ../shared/data/audio-dev as it is (read from there, never copied): a singer with an orchestra, a cappella
+            solo and choir, read speech, a telephone prompt, and a jazz instrumental (no voice at all). Where the
+            recording is the voice alone, the recording is its own true stem; elsewhere voiced stretches are the
+            ones the data set's PROVENANCE.md gives.
+  mixes     each a cappella or speech recording over the jazz instrumental (drums from 14 s) after a 5 s
+            instrumental intro, and (short ones) again after a 5 s break, at the voice 6, 0, -3 and -6 dB against the
+            accompaniment (RMS while it sings): the a cappella is then the true stem.
+  extra     any *.wav/*.ogg/*.mp3/*.flac in --extra DIR (real material found elsewhere), listed with a kind in
+            DIR/kinds.json: {"file": "instrumental" | "voice" | "song"}; voice = its own true stem.
 
-Openings are in inter-ocular distances, up to emo.motion.MAX_OPEN (written to the JSON with the figures).
-Summary: medians over all presets (corr, gaps, no voice, voice only) and over the presets with an intro (intro).
-Runtime: separate_voice on every preset and on a 30 s clip (presets joined), best and median of --runs, wall clock
-and CPU time (the machine may be shared; the best run is the least disturbed).
+Reported per recording: `voiced` and `instr`, the mean extra opening over the frames where the true voice is
+present / absent (targets: >= 0.06 and <= 0.03); `r`, the correlation with the mouth the true stem gives, best of
+lag -1..1 frames, and the lag (target r >= 0.8 at lag 0 +-1); for a clip with no voice, its mean opening.
 """
 from __future__ import annotations
 
@@ -29,6 +27,7 @@ import json
 import statistics
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -37,84 +36,142 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from emo.audio import SAMPLE_RATE, analyse, load_audio  # noqa: E402
-from emo.motion import MAX_OPEN, plan  # noqa: E402
+from emo.motion import plan  # noqa: E402
 from emo.separate import separate_voice  # noqa: E402
-from emo.songs import get_song, list_songs  # noqa: E402
-from tests.accompaniment import drum_kit, held_pad  # noqa: E402
 
 FPS = 25
-INTRO_MARGIN_S = 0.2  # frames this close to voice_start are left out of the intro
-MIN_INTRO_S = 0.25  # shorter intros are not scored
+DEV = ROOT.parent / "shared" / "data" / "audio-dev"
+VOICED_DB, SILENT_DB = -20.0, -30.0  # true stem's frame level against its own loud level: voiced above, absent below
+INTRO_S = 5.0  # instrumental intro (and break) before each voice in the mixes
+TARGETS = {"voiced": 0.06, "instr": 0.03, "r": 0.8}
 
 
-ADDED = {"drum kit": drum_kit, "held pad": held_pad}  # extra accompaniment, each at the mix's loudness
+@dataclass
+class Recording:
+    name: str
+    kind: str  # "song" (voice + instruments), "voice" (a cappella or speech alone), "instrumental"
+    mix: np.ndarray
+    stem: np.ndarray | None = None  # the true voice, where known
+    voiced: list[tuple[float, float]] | None = None  # voiced stretches in seconds, where no stem is known
+
+
+def _dev(name: str) -> np.ndarray:
+    return load_audio(next(p for p in DEV.glob(f"{name}*") if p.suffix in (".wav", ".ogg", ".mp3")), max_seconds=120)
+
+
+def real_recordings() -> list[Recording]:
+    caruso_breaths = [(27.4, 28.0), (30.1, 31.4), (44.6, 45.1), (56.0, 56.6)]
+    caruso = _dev("r02_")
+    voiced, start = [], 0.6
+    for b0, b1 in caruso_breaths:
+        voiced.append((start, b0))
+        start = b1
+    voiced.append((start, len(caruso) / SAMPLE_RATE))
+    out = [Recording("r02 Caruso + orchestra", "song", caruso, voiced=voiced)]
+    for prefix, name in (("r06_", "r06 choir a cappella"), ("r07_", "r07 solo a cappella"),
+                         ("r11_", "r11 read speech"), ("r12_", "r12 phone prompt 8 kHz")):
+        voice = _dev(prefix)
+        out.append(Recording(name, "voice", voice, stem=voice))
+    out.append(Recording("r14 jazz, no voice", "instrumental", _dev("r14_")))
+    return out
+
+
+def mixes() -> list[Recording]:
+    """Each voice over the band: an instrumental intro, the voice, an instrumental break, the voice again (the choir,
+    30 s with its own gaps, once), at several levels."""
+    band = _dev("r14_")
+    out = []
+    for prefix, name in (("r06_", "choir"), ("r07_", "solo"), ("r11_", "speech")):
+        voice = _dev(prefix)
+        rest = np.zeros(int(INTRO_S * SAMPLE_RATE), np.float32)
+        track = np.concatenate([rest, voice] if len(voice) > 20 * SAMPLE_RATE else [rest, voice, rest, voice])
+        for offset_s in (0.0, 14.0):  # over vibraphone and bass alone; over the drums too
+            accomp = band[int(offset_s * SAMPLE_RATE):][: len(track)]
+            if len(accomp) < len(track):
+                continue
+            for db in (6, 0, -3, -6):
+                gain = 10 ** (db / 20) * _rms(accomp) / _rms(voice)  # the voice's level while it sings
+                stem = (track * gain).astype(np.float32)
+                mix = stem + accomp
+                peak = max(1.0, float(np.abs(mix).max()))
+                out.append(Recording(f"{name} over jazz@{offset_s:.0f}s {db:+d} dB", "song",
+                                     (mix / peak).astype(np.float32), stem=stem / peak))
+    return out
+
+
+def extra(folder: Path) -> list[Recording]:
+    kinds = json.loads((folder / "kinds.json").read_text())
+    out = []
+    for file, kind in kinds.items():
+        audio = load_audio(folder / file, max_seconds=120)
+        out.append(Recording(file, kind, audio, stem=audio if kind == "voice" else None))
+    return out
+
+
+def _rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(x.astype(np.float64) ** 2)) + 1e-12)
 
 
 def mouth(voice: np.ndarray, mix: np.ndarray) -> np.ndarray:
     return plan(analyse(voice.astype(np.float32), mix, fps=FPS)).mouth_open
 
 
-def corr(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.corrcoef(a, b)[0, 1]) if a.std() > 0 and b.std() > 0 else 0.0
+def frame_db(x: np.ndarray, n_frames: int) -> np.ndarray:
+    hop = SAMPLE_RATE // FPS
+    x = np.pad(x, (0, max(0, n_frames * hop - len(x))))[: n_frames * hop].reshape(n_frames, hop)
+    db = 10 * np.log10(np.mean(x.astype(np.float64) ** 2, axis=1) + 1e-12)
+    return db - np.percentile(db, 95)
 
 
-def timed(fn, *args) -> tuple[float, object]:
+def best_r(a: np.ndarray, b: np.ndarray, lags=(-1, 0, 1)) -> tuple[float, int]:
+    best = (-1.0, 0)
+    for lag in lags:
+        x, y = (a[lag:], b[: len(b) - lag]) if lag >= 0 else (a[:lag], b[-lag:])
+        r = float(np.corrcoef(x, y)[0, 1]) if x.std() > 0 and y.std() > 0 else 0.0
+        best = max(best, (r, lag))
+    return best
+
+
+def measure(rec: Recording) -> dict:
     start = time.perf_counter()
-    out = fn(*args)
-    return time.perf_counter() - start, out
+    voice = separate_voice(rec.mix)
+    seconds = time.perf_counter() - start
+    sep, raw = mouth(voice, rec.mix), mouth(rec.mix, rec.mix)
+    n = len(sep)
+    row = {"name": rec.name, "kind": rec.kind, "seconds": round(len(rec.mix) / SAMPLE_RATE, 2),
+           "separate_s": round(seconds, 3)}
+    if rec.stem is not None:
+        db = frame_db(rec.stem, n)
+        voiced, absent = db > VOICED_DB, db < SILENT_DB
+        ref = mouth(rec.stem, rec.mix)
+        row["r"], row["lag"] = (round(v, 3) for v in best_r(sep, ref))
+        row["r_mix"] = round(best_r(raw, ref)[0], 3)
+    elif rec.voiced is not None:
+        t = np.arange(n) / FPS
+        voiced = np.zeros(n, bool)
+        for a, b in rec.voiced:
+            voiced |= (t >= a + 0.1) & (t < b - 0.1)
+        absent = ~voiced
+        for a, b in rec.voiced:  # frames near a boundary count as neither
+            absent &= (t < a - 0.2) | (t >= b + 0.2)
+    else:  # no voice at all
+        voiced, absent = np.zeros(n, bool), np.ones(n, bool)
+    for key, mask in (("voiced", voiced), ("instr", absent)):
+        row[key] = round(float(sep[mask].mean()), 4) if mask.sum() >= FPS // 2 else None
+        row[key + "_mix"] = round(float(raw[mask].mean()), 4) if mask.sum() >= FPS // 2 else None
+    return row
 
 
-def measure(song) -> dict:
-    mix, stem = load_audio(song.mix), load_audio(song.vocals)
-    stem = np.pad(stem, (0, max(0, len(mix) - len(stem))))[: len(mix)]
-    seconds, separated = timed(separate_voice, mix)
-    stem_features = analyse(stem, mix, fps=FPS)
-    ref, raw, sep = plan(stem_features).mouth_open, mouth(mix, mix), mouth(separated, mix)
-    n_intro = int((song.voice_start - INTRO_MARGIN_S) * FPS)
-    has_intro = song.voice_start - INTRO_MARGIN_S >= MIN_INTRO_S
-    gaps = stem_features.loudness == 0  # the stem is silent: the reference mouth is shut
-    accomp = (mix - stem).astype(np.float32)
-    intro = {name: round(float(m[:n_intro].mean()), 4) if has_intro else None
-             for name, m in (("mix", raw), ("separated", sep), ("stem", ref))}
-    added = {}
-    for name, make in ADDED.items():
-        extra = make(len(mix))
-        louder = (mix + extra * np.sqrt(np.mean(mix.astype(np.float64) ** 2) / np.mean(extra ** 2))).astype(np.float32)
-        a_raw, a_sep = mouth(louder, louder), mouth(separate_voice(louder), louder)
-        added[name] = {"corr": {"mix": round(corr(ref, a_raw), 4), "separated": round(corr(ref, a_sep), 4)},
-                       "intro": {"mix": round(float(a_raw[:n_intro].mean()), 4) if has_intro else None,
-                                 "separated": round(float(a_sep[:n_intro].mean()), 4) if has_intro else None}}
-    return {
-        "id": song.id, "kind": song.kind, "seconds": round(len(mix) / SAMPLE_RATE, 3),
-        "voice_start": song.voice_start, "intro_frames": n_intro if has_intro else 0,
-        "corr": {"mix": round(corr(ref, raw), 4), "separated": round(corr(ref, sep), 4)},
-        "intro": intro,
-        "gaps": {"frames": int(gaps.sum()), "mix": round(float(raw[gaps].mean()), 4),
-                 "separated": round(float(sep[gaps].mean()), 4)},
-        "no_voice": {"mix": round(float(mouth(accomp, accomp).mean()), 4),
-                     "separated": round(float(mouth(separate_voice(accomp), accomp).mean()), 4)},
-        "voice_only_corr": round(corr(ref, mouth(separate_voice(stem), stem)), 4),
-        "added": added,
-        "separate_s": round(seconds, 4),
-    }
-
-
-def runtime(runs: int) -> dict:
-    """separate_voice on a 30 s clip made of presets joined end to end (the longest an upload is used for)."""
-    clip = np.concatenate([load_audio(s.mix) for s in list_songs()])[: 30 * SAMPLE_RATE]
-    separate_voice(clip)  # warm-up: builds the cached comb tables
-    times, cpu = [], []
-    for _ in range(runs):
-        start = time.process_time()
-        times.append(timed(separate_voice, clip)[0])
-        cpu.append(time.process_time() - start)
-    return {"clip_s": 30.0, "runs": runs, "best_s": round(min(times), 4), "median_s": median(times),
-            "cpu_best_s": round(min(cpu), 4)}
-
-
-def median(values) -> float | None:
-    values = list(values)
-    return round(statistics.median(values), 4) if values else None
+def meets(row: dict) -> list[str]:
+    fails = []
+    if row["voiced"] is not None and row["voiced"] < TARGETS["voiced"]:
+        fails.append("voiced")
+    if row["instr"] is not None and row["instr"] > TARGETS["instr"]:
+        fails.append("instr")
+    db = row["name"].rsplit(" ", 2)[-2] if row["name"].endswith(" dB") else None
+    if "r" in row and row["r"] < TARGETS["r"] and (db is None or int(db) >= -3):
+        fails.append("r")
+    return fails
 
 
 def fmt(value, width: int = 6) -> str:
@@ -123,56 +180,38 @@ def fmt(value, width: int = 6) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--songs", nargs="*", help="preset ids (default: all)")
-    parser.add_argument("--runs", type=int, default=5, help="timed runs on the 30 s clip")
+    parser.add_argument("--only", nargs="*", help="recordings whose name contains one of these")
+    parser.add_argument("--extra", type=Path, help="a folder of more real recordings with kinds.json")
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "separation.json")
     args = parser.parse_args(argv)
-    songs = [get_song(s) for s in args.songs] if args.songs else list_songs()
-
-    rows = [measure(song) for song in songs]
-    print(f"{'':20} {'corr with stem mouth':>20} | {'intro mean opening':>26} | {'gaps mean opening':>17} | "
-          f"{'no voice':>15} | {'voice':>5}")
-    print(f"{'preset':20} {'mix':>9} {'separated':>10} | {'mix':>8} {'separated':>10} {'stem':>6} | "
-          f"{'mix':>6} {'separated':>10} | {'mix':>6} {'sep':>8} | {'only':>5}")
-    for r in rows:
-        print(f"{r['id']:20} {r['corr']['mix']:9.3f} {r['corr']['separated']:10.3f} | {fmt(r['intro']['mix'], 8)} "
-              f"{fmt(r['intro']['separated'], 10)} {fmt(r['intro']['stem'])} | {r['gaps']['mix']:6.3f} "
-              f"{r['gaps']['separated']:10.3f} | {r['no_voice']['mix']:6.3f} {r['no_voice']['separated']:8.3f} | "
-              f"{r['voice_only_corr']:5.3f}")
-
-    intro_rows = [r for r in rows if r["intro"]["mix"] is not None]
-    summary = {
-        "presets": len(rows), "presets_with_intro": len(intro_rows),
-        "corr": {k: median(r["corr"][k] for r in rows) for k in ("mix", "separated")},
-        "presets_better_corr": sum(r["corr"]["separated"] > r["corr"]["mix"] for r in rows),
-        "intro": {k: median(r["intro"][k] for r in intro_rows) for k in ("mix", "separated", "stem")},
-        "gaps": {k: median(r["gaps"][k] for r in rows) for k in ("mix", "separated")},
-        "no_voice": {k: median(r["no_voice"][k] for r in rows) for k in ("mix", "separated")},
-        "voice_only_corr": median(r["voice_only_corr"] for r in rows),
-        "added": {name: {"corr": {k: median(r["added"][name]["corr"][k] for r in rows) for k in ("mix", "separated")},
-                         "intro": {k: median(r["added"][name]["intro"][k] for r in intro_rows)
-                                   for k in ("mix", "separated")}} for name in ADDED},
-    }
-    audio_s = sum(r["seconds"] for r in rows)
-    speed = runtime(args.runs)
-    speed["per_10s_of_audio_s"] = round(10 * sum(r["separate_s"] for r in rows) / audio_s, 4)
-    intro = summary["intro"]
-    print(f"{'MEDIAN':20} {fmt(summary['corr']['mix'], 9)} {fmt(summary['corr']['separated'], 10)} | "
-          f"{fmt(intro['mix'], 8)} {fmt(intro['separated'], 10)} {fmt(intro['stem'])} | "
-          f"{fmt(summary['gaps']['mix'])} {fmt(summary['gaps']['separated'], 10)} | "
-          f"{fmt(summary['no_voice']['mix'])} {fmt(summary['no_voice']['separated'], 8)} | "
-          f"{summary['voice_only_corr']:5.3f}")
-    for name, added in summary["added"].items():
-        print(f"{'MEDIAN + ' + name:20} {fmt(added['corr']['mix'], 9)} {fmt(added['corr']['separated'], 10)} | "
-              f"{fmt(added['intro']['mix'], 8)} {fmt(added['intro']['separated'], 10)}")
-    print(f"separated beats mix on correlation in {summary['presets_better_corr']}/{len(rows)} presets; intro median "
-          f"over the {summary['presets_with_intro']} presets with an intro of {MIN_INTRO_S} s or more")
-    print(f"runtime: {speed['per_10s_of_audio_s'] * 1000:.0f} ms per 10 s of audio (presets, one pass each); "
-          f"30 s clip best {speed['best_s'] * 1000:.0f} ms, median {speed['median_s'] * 1000:.0f} ms of {args.runs} "
-          f"(CPU time, best: {speed['cpu_best_s'] * 1000:.0f} ms)")
-    args.json.write_text(json.dumps({"summary": summary, "runtime": speed, "presets": rows, "fps": FPS,
-                                     "max_open": MAX_OPEN, "intro": f"frames before voice_start - {INTRO_MARGIN_S} s"},
-                                    indent=2) + "\n")
+    sets = {"real": real_recordings(), "mixes": mixes()}
+    if args.extra:
+        sets["extra"] = extra(args.extra)
+    report, failing, total = {}, 0, 0
+    print(f"{'recording':34} {'kind':12} {'voiced':>7} {'(mix)':>6} {'instr':>6} {'(mix)':>6} {'r':>6} {'lag':>3} "
+          f"{'(mix)':>6}  fails")
+    for set_name, recordings in sets.items():
+        rows = []
+        print(f"-- {set_name}")
+        for rec in recordings:
+            if args.only and not any(part in rec.name for part in args.only):
+                continue
+            row = measure(rec)
+            row["fails"] = meets(row)
+            rows.append(row)
+            total += 1
+            failing += bool(row["fails"])
+            print(f"{row['name'][:34]:34} {row['kind']:12} {fmt(row['voiced'], 7)} {fmt(row['voiced_mix'])} "
+                  f"{fmt(row['instr'])} {fmt(row['instr_mix'])} {fmt(row.get('r'))} {row.get('lag', ''):>3} "
+                  f"{fmt(row.get('r_mix'))}  {' '.join(row['fails']) or '-'}")
+        report[set_name] = rows
+    rows = [r for rs in report.values() for r in rs]
+    per_10s = 10 * sum(r["separate_s"] for r in rows) / max(sum(r["seconds"] for r in rows), 1e-9)
+    summary = {"recordings": total, "meeting_every_target": total - failing, "targets": TARGETS,
+               "separate_s_per_10s_of_audio": round(per_10s, 3),
+               "median_r": round(statistics.median([r["r"] for r in rows if "r" in r]), 3) if rows else None}
+    print(f"{total - failing}/{total} recordings meet every target; separation {per_10s * 1000:.0f} ms per 10 s")
+    args.json.write_text(json.dumps({"summary": summary, **report, "fps": FPS}, indent=2) + "\n")
     print(f"wrote {args.json}")
     return 0
 

