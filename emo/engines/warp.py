@@ -317,7 +317,17 @@ class FaceRig:
                          cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         back = cv2.resize(back, (self.size, self.size), interpolation=cv2.INTER_LINEAR)
         head = self.base[self.moving] - back[self.moving]
-        src = cv2.remap(self.local, head[..., 0], head[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        # Compose with the expression map only where the head map can land in its region: elsewhere it is the
+        # identity, so a pixel's source is the head map's (a third of the remap work, the same result).
+        reach = int(np.ceil(np.abs(fwd).max())) + 2
+        (ry, rx), (my, mx) = self.roi, self.moving
+        rows = slice(max(ry.start - reach - my.start, 0), max(min(ry.stop + reach, my.stop) - my.start, 0))
+        cols = slice(max(rx.start - reach - mx.start, 0), max(min(rx.stop + reach, mx.stop) - mx.start, 0))
+        src = head.copy()
+        if rows.stop > rows.start and cols.stop > cols.start:
+            near = head[rows, cols]
+            src[rows, cols] = cv2.remap(self.local, near[..., 0], near[..., 1], cv2.INTER_LINEAR,
+                                        borderMode=cv2.BORDER_REPLICATE)
         out = self.image.copy()
         out[self.moving] = cv2.remap(self.image, src[..., 0], src[..., 1], cv2.INTER_LINEAR,
                                      borderMode=cv2.BORDER_REPLICATE)
