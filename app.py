@@ -54,31 +54,32 @@ def song_card(song_id) -> tuple[str, str]:
     return f"**{song.title}** · {language} {kind} · {song.duration:.1f} s\n\n{lyrics}\n\n{wait}", str(song.mix)
 
 
-def gpu_seconds(photo, song_id, own_audio, motion, seed, progress=None) -> int:
+def gpu_seconds(photo, song_id, own_audio, motion, seed, start=None, end=None, progress=None) -> int:
     """ZeroGPU reservation: grows with the clip's length (the diffusion engine's cost is per frame)."""
     seconds = MAX_SECONDS if own_audio or song_id not in SONGS else SONGS[song_id].duration
     return int(30 + 8 * seconds)
 
 
-def _sing(photo, song_id, own_audio, motion, seed):
+def _sing(photo, song_id, own_audio, motion, seed, start, end):
     """The job: the preset (or the user's own audio) sung by the photo, into the app's output folder."""
     def work(stop, report):
         song = Path(own_audio) if own_audio else emo.get_song(song_id).id
-        return emo.sing(photo, song, engine=ENGINE, motion=motion, seed=seed, out=outputs.new_output_path(OUTPUTS),
-                        progress=report, stop=stop)
+        return emo.sing(photo, song, engine=ENGINE, motion=motion, seed=seed, start=start, end=end,
+                        out=outputs.new_output_path(OUTPUTS), progress=report, stop=stop)
     return serve.Job(work)
 
 
 @spaces.GPU(duration=gpu_seconds)
-def generate(photo, song_id, own_audio, motion, seed, progress=gr.Progress()):
-    """Yields (video path or None, status message); own audio, when given, is sung instead of the preset.
+def generate(photo, song_id, own_audio, motion, seed, start=None, end=None, progress=gr.Progress()):
+    """Yields (video path or None, status message); own audio, when given, is sung instead of the preset, from
+    `start` to `end` (seconds or m:ss; empty: the whole clip, at most MAX_SECONDS).
 
     A generator, so Gradio can close it when the user leaves: that stops the job (see serve.Job).
     """
     if not photo:
         yield None, "Upload a photo of one face first (or click an example)."
         return
-    with _sing(photo, song_id, own_audio, motion, seed) as job:
+    with _sing(photo, song_id, own_audio, motion, seed, start, end) as job:
         for update in job:
             if update:
                 progress(update[0], desc=update[1])
@@ -108,7 +109,11 @@ def build() -> gr.Blocks:
                 preview = gr.Audio(card_audio, label="Preview", interactive=False)
                 own_audio = serve.AudioInput(
                     type="filepath", sources=["upload", "microphone"],
-                    label=f"…or sing your own audio (mp3, wav, m4a, ogg, flac, webm; first {MAX_SECONDS:.0f} s)")
+                    label=f"…or sing your own audio (mp3, wav, m4a, ogg, flac, webm; up to {MAX_SECONDS / 60:.0f} min)")
+                with gr.Row():
+                    start = serve.TextInput(label="Sing from", placeholder="0:00", max_length=16,
+                                            info="seconds or m:ss")
+                    end = serve.TextInput(label="to", placeholder="the end", max_length=16, info="empty: the end")
                 photo = serve.PhotoInput(type="filepath", label="Your photo: one face, looking at the camera",
                                          sources=["upload", "webcam", "clipboard"], height=320)
                 gr.Examples(EXAMPLES, inputs=photo, label="Example portraits")
@@ -121,7 +126,8 @@ def build() -> gr.Blocks:
                 video = gr.Video(label="Singing video", autoplay=True, buttons=["download"])
                 status = gr.Markdown(elem_id="status")
         song.change(song_card, song, [card, preview])
-        go.click(generate, [photo, song, own_audio, motion, seed], [video, status], concurrency_limit=CONCURRENCY)
+        go.click(generate, [photo, song, own_audio, motion, seed, start, end], [video, status],
+                 concurrency_limit=CONCURRENCY)
     return demo
 
 

@@ -17,7 +17,7 @@ def _progress_printer():
         percent = int(fraction * 100)
         if percent != last[0]:
             last[0] = percent
-            print(f"\r{percent:3d}% {message:<40}", end="", file=sys.stderr, flush=True)
+            print(f"\r{percent:3d}% {message:<60}", end="", file=sys.stderr, flush=True)
     return show
 
 
@@ -26,7 +26,8 @@ def cmd_sing(args) -> int:
 
     try:
         result = sing(args.photo, args.song, engine=args.engine, motion=args.motion, seed=args.seed, size=args.size,
-                      out=args.output, progress=None if args.quiet else _progress_printer())
+                      start=args.start, end=args.end, out=args.output,
+                      progress=None if args.quiet else _progress_printer())
     finally:
         if not args.quiet:
             print(file=sys.stderr)  # end the progress line
@@ -66,6 +67,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--motion", type=float, default=0.5, help="head motion, 0 (still) to 1 (lively)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--size", type=int, default=512, help="side of the square video in pixels")
+    s.add_argument("--start", default="0", help="sing from here: seconds or m:ss (default: the beginning)")
+    s.add_argument("--end", help="sing to here: seconds or m:ss (default: the end, at most 5 minutes in all)")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     s.set_defaults(run=cmd_sing)
     c = sub.add_parser("check", help="check that a photo has one usable frontal face")

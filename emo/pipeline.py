@@ -4,8 +4,10 @@
 """
 from __future__ import annotations
 
+import logging
 import math
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -16,11 +18,12 @@ from . import audio as audio_mod
 from . import motion as motion_mod
 from . import outputs, provenance
 from .engines import RenderJob, load_engine, resolve
-from .errors import Cancelled, UserError
+from .errors import Cancelled, EngineUnavailable, UserError
 from .face import check_photo, crop_portrait
-from .separate import separate_voice
+from .separate import SEPARATOR_NAMES, separate_voice, separator_name
 from .video import write_video
 
+log = logging.getLogger(__name__)
 Progress = Callable[[float, str], None]  # (overall fraction 0..1, what is happening)
 SIZES = (256, 384, 512, 640, 768)
 MAX_SEED = 2**31 - 1
@@ -33,10 +36,19 @@ class SingOptions:
     seed: int = 0
     size: int = 512  # side of the square video, pixels
     fps: int = 25
-    max_seconds: float = audio_mod.MAX_SECONDS  # longer uploads are trimmed (with a notice)
+    start: float = 0.0  # the part of the audio to sing, in seconds (or "m:ss" text) ...
+    end: float | None = None  # ... to here; None: to the end of the audio
+    max_seconds: float = audio_mod.MAX_SECONDS  # longer parts are cut (with a notice)
 
     def __post_init__(self):
         # Values may come straight from a web request: anything but a number of the right kind and range is refused.
+        start = parse_time(self.start, "start", default=0.0)
+        end = parse_time(self.end, "end", default=None)
+        if end is not None and end <= start:
+            raise UserError(f"The end ({clock(end)}) must come after the start ({clock(start)}). "
+                            "Leave the end empty to sing to the end of the audio.")
+        object.__setattr__(self, "start", start)
+        object.__setattr__(self, "end", end)
         if not _is_number(self.motion) or not 0.0 <= self.motion <= 1.0:
             raise UserError(f"Head motion must be a number from 0 to 1 (got {_shown(self.motion)}).")
         if not _is_number(self.seed) or self.seed != int(self.seed) or not 0 <= self.seed <= MAX_SEED:
@@ -45,6 +57,32 @@ class SingOptions:
             raise UserError(f"Video size must be one of {', '.join(map(str, SIZES))} pixels (got {_shown(self.size)}).")
         object.__setattr__(self, "motion", float(self.motion))
         object.__setattr__(self, "seed", int(self.seed))
+
+
+def parse_time(value, what: str, default):
+    """Seconds from a number or from text such as "75", "1:15" or "1:15.5"; empty means `default`."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return default
+    seconds = value
+    if isinstance(value, str) and len(value) <= 16:
+        parts = value.strip().split(":")
+        try:
+            numbers = [float(part) for part in parts]
+        except ValueError:
+            numbers = None
+        if numbers and len(numbers) <= 2 and all(0 <= n < 60 for n in numbers[1:]):
+            seconds = numbers[0] * 60 + numbers[1] if len(numbers) == 2 else numbers[0]
+    if not _is_number(seconds) or seconds < 0 or seconds > 24 * 3600:
+        raise UserError(f"The {what} must be a time in the audio, such as 75 or 1:15 (got {_shown(value)}).")
+    return float(seconds)
+
+
+def clock(seconds: float) -> str:
+    """75.0 -> "1:15", 75.5 -> "1:15.5", 9.5 -> "9.5 s": times as people write them."""
+    if seconds < 60:
+        return f"{seconds:.1f} s".replace(".0 s", " s")
+    rest = seconds % 60
+    return f"{int(seconds // 60)}:{rest:04.1f}".replace(".0", "") if rest % 1 else f"{int(seconds // 60)}:{rest:02.0f}"
 
 
 def _is_number(value) -> bool:
@@ -92,30 +130,46 @@ def _silent(progress: Progress | None) -> Progress:
     return progress or (lambda fraction, message: None)
 
 
-def prepare_audio(song: SongInput, options: SingOptions, notices: list[str],
-                  stop: threading.Event | None = None) -> audio_mod.AudioFeatures:
+def prepare_audio(song: SongInput, options: SingOptions, notices: list[str], stop: threading.Event | None = None,
+                  progress: Callable[[float], None] | None = None) -> audio_mod.AudioFeatures:
+    """The chosen part of the song, decoded and analysed; notices say what was cut or separated.
+
+    `progress(fraction)` follows the voice separation, the one long step (seconds for a whole song)."""
     limit = options.max_seconds
-    mix = audio_mod.load_audio(song.mix, max_seconds=limit + 0.5, stop=stop)
-    if len(mix) > limit * audio_mod.SAMPLE_RATE:
-        notices.append(f"The audio is longer than {limit:.0f} s, so only its first {limit:.0f} s are used.")
-        mix = mix[: int(limit * audio_mod.SAMPLE_RATE)]
+    wanted = limit if options.end is None else min(options.end - options.start, limit)
+    mix = audio_mod.load_audio(song.mix, start=options.start, max_seconds=wanted + 0.5, stop=stop)
+    if len(mix) == 0 and options.start > 0:
+        raise UserError(f"The start ({clock(options.start)}) is after the end of the audio. Choose an earlier start.")
+    if len(mix) > wanted * audio_mod.SAMPLE_RATE:
+        mix = mix[: int(wanted * audio_mod.SAMPLE_RATE)]
+        if options.end is None or options.end - options.start > limit:
+            notices.append(f"The part to sing is longer than {clock(limit)}, so only its first {clock(limit)} "
+                           "are used.")
     if song.vocals == song.mix:  # no stem: take the voice out of the music so instruments do not move the mouth
-        vocals = separate_voice(mix)
-        notices.append("The voice was separated from the music automatically, so the mouth follows the singing.")
+        separator = separator_name()
+        try:
+            vocals = separate_voice(mix, progress=progress, stop=stop, separator=separator)
+        except EngineUnavailable as err:  # the host asked for Demucs and it cannot load: the offline one still can
+            log.warning("%s Using spleeter instead.", err)
+            separator = "spleeter"
+            vocals = separate_voice(mix, progress=progress, stop=stop, separator=separator)
+        notices.append(f"The voice was separated from the music ({SEPARATOR_NAMES[separator]}), so the mouth follows "
+                       "the singing and stays shut where only instruments play.")
     else:
-        vocals = audio_mod.load_audio(song.vocals, max_seconds=limit, stop=stop)
+        vocals = audio_mod.load_audio(song.vocals, start=options.start, max_seconds=wanted, stop=stop)
     return audio_mod.analyse(vocals, mix, fps=options.fps)
 
 
 def sing(photo, song: str | Path, *, engine: str = "auto", motion: float = 0.5, seed: int = 0, size: int = 512,
-         out: str | Path | None = None, progress: Progress | None = None,
-         stop: threading.Event | None = None) -> SingResult:
-    """Make a video of the face in `photo` singing `song` (a preset id or an audio file).
+         start: float | str = 0.0, end: float | str | None = None, out: str | Path | None = None,
+         progress: Progress | None = None, stop: threading.Event | None = None) -> SingResult:
+    """Make a video of the face in `photo` singing `song` (a preset id or an audio file), from `start` to `end`.
 
-    `photo` is a path, bytes, a PIL image or an RGB array. `progress(fraction, message)` is called as work advances.
-    Setting `stop` (from another thread) ends the work between two frames: Cancelled is raised and no file is left.
+    `photo` is a path, bytes, a PIL image or an RGB array; `start` and `end` are seconds or "m:ss" (None: to the
+    end, at most MAX_SECONDS). `progress(fraction, message)` is called as work advances. Setting `stop` (from
+    another thread) ends the work between two frames: Cancelled is raised and no file is left.
     """
-    options = SingOptions(engine=engine, motion=motion, seed=seed, size=size)
+    options = SingOptions(engine=engine, motion=motion, seed=seed, size=size, start=start, end=end)
     report = _silent(progress)
     report(0.0, "Checking the face")
     rgb, face = check_photo(photo)
@@ -124,7 +178,9 @@ def sing(photo, song: str | Path, *, engine: str = "auto", motion: float = 0.5, 
 
     report(0.04, "Analysing the song")
     song_in = resolve_song(song)
-    features = prepare_audio(song_in, options, notices, stop)
+    features = prepare_audio(song_in, options, notices, stop,
+                             lambda done: report(0.04 + 0.04 * done, f"Separating the voice from the music "
+                                                                     f"({done:.0%})"))
     plan = motion_mod.plan(features, options.motion, options.seed)
 
     engine_name = resolve(options.engine)
@@ -132,17 +188,29 @@ def sing(photo, song: str | Path, *, engine: str = "auto", motion: float = 0.5, 
     engine = load_engine(engine_name)
     job = RenderJob(portrait=portrait, face=face, audio=features, motion=plan, seed=options.seed)
 
+    began = time.monotonic()
+
     def on_frame(done: int, total: int) -> None:
         if stop is not None and stop.is_set():
             raise Cancelled()
-        report(0.1 + 0.88 * done / total, f"Animating frame {done}/{total}")
+        report(0.1 + 0.88 * done / total, f"Animating frame {done}/{total}{_time_left(began, done, total)}")
 
     out = Path(out) if out else outputs.new_output_path()
     out.parent.mkdir(parents=True, exist_ok=True)
     frames = provenance.stamp(_checked(engine.render(job, on_frame), job))
-    write_video(out, frames, features.fps, features.n_frames, song_in.mix, provenance.metadata(engine.name))
+    write_video(out, frames, features.fps, features.n_frames, song_in.mix, provenance.metadata(engine.name),
+                audio_start=options.start)
     report(1.0, "Done")
     return SingResult(out, engine.name, features.duration, features.n_frames, tuple(notices))
+
+
+def _time_left(began: float, done: int, total: int) -> str:
+    """", about 40 s left" from the pace so far, once there is a pace worth quoting."""
+    elapsed = time.monotonic() - began
+    if done < 10 or elapsed < 0.3:
+        return ""
+    left = elapsed * (total - done) / done
+    return f", about {clock(left) if left >= 60 else f'{max(1, round(left))} s'} left"
 
 
 def _checked(frames, job: RenderJob):

@@ -143,6 +143,10 @@ class SliderInput(ValueInput, gr.Slider):
     pass
 
 
+class TextInput(ValueInput, gr.Textbox):
+    pass
+
+
 class GuardedBlocks(gr.Blocks):
     """Blocks whose every event first checks the files it names, and which answers every failure with a sentence."""
 
@@ -171,8 +175,11 @@ class GuardedBlocks(gr.Blocks):
 
         One sentence for every refusal, so the answer does not tell whether a path exists.
         """
-        real = os.path.realpath(path)
         uploads = os.path.realpath(get_upload_folder())
+        try:
+            real = os.path.realpath(path)
+        except ValueError:  # a NUL byte in the path
+            raise UserError(NOT_UPLOADED) from None
         if os.path.commonpath([real, uploads]) != uploads or real == uploads or not os.path.isfile(real):
             raise UserError(NOT_UPLOADED)
 

@@ -161,6 +161,7 @@ def _paths(secret, server, outside_url) -> dict[str, str]:
         "the uploads folder itself": str(server.upload_dir),
         "relative to the app": "examples/../app.py",
         "system file": "/etc/passwd",
+        "NUL byte": f"{server.upload_dir}/x\x00.jpg",  # found by the fuzz below: realpath() raised
         "url": outside_url,
     }
 
@@ -173,8 +174,8 @@ def test_only_uploads_are_read(server, secret, uploads, outside_url, slot, meta)
     try:
         for name, path in _paths(secret, server, outside_url).items():
             named = file_data(path) if meta else {"path": path}
-            data = ([named, PRESET, None, 0.5, 0] if slot == "photo"
-                    else [file_data(uploads["photo"]), PRESET, named, 0.5, 0])
+            data = ([named, PRESET, None, 0.5, 0, "", ""] if slot == "photo"
+                    else [file_data(uploads["photo"]), PRESET, named, 0.5, 0, "", ""])
             before = files_under(server.output_dir)
             event, payload, seconds = timed_call(server, data)
             answers[name] = message(event, payload)
@@ -191,7 +192,7 @@ def test_only_uploads_are_read(server, secret, uploads, outside_url, slot, meta)
 
 @pytest.mark.parametrize("value", [123, "photo.jpg", ["/etc/passwd"], {"url": "http://127.0.0.1:1/x"}, {"path": 5}])
 def test_file_inputs_must_be_uploads(server, value):
-    event, payload, seconds = timed_call(server, [value, PRESET, None, 0.5, 0])
+    event, payload, seconds = timed_call(server, [value, PRESET, None, 0.5, 0, "", ""])
     assert event == "error" and seconds < REFUSAL_S, (event, payload[:300])
     assert message(event, payload) in (serve.NOT_A_FILE.format(what="photo"), serve.NOT_UPLOADED), payload
     assert not leaks(payload, server)
@@ -201,7 +202,7 @@ def test_the_apps_own_files_are_not_inputs_either(server):
     """The example photos are served to the page, but an input names only uploads (Gradio copies the examples into
     its upload folder, and the page's example buttons name those copies: tests/test_browser.py clicks one)."""
     for path in (EXAMPLE, emo.list_songs()[0].mix):
-        event, payload = server.call([file_data(EXAMPLE), PRESET, file_data(path), 0.5, 0])
+        event, payload = server.call([file_data(EXAMPLE), PRESET, file_data(path), 0.5, 0, "", ""])
         assert event == "error" and message(event, payload) == serve.NOT_UPLOADED, payload[:300]
 
 
@@ -224,7 +225,7 @@ def test_playlists_and_scripts_are_not_audio(server, secret, uploads, name, suff
     upload = server.upload(f"song{suffix}", _playlists(secret)[name])
     watch = OpenWatch(secret)
     try:
-        event, payload, seconds = timed_call(server, [file_data(uploads["photo"]), PRESET, file_data(upload), 0.5, 0])
+        event, payload, seconds = timed_call(server, [file_data(uploads["photo"]), PRESET, file_data(upload), 0.5, 0, "", ""])
         assert event == "complete" and "could not be read as audio" in message(event, payload), payload[:300]
         assert seconds < REFUSAL_S, seconds
         assert not watch.touched(), "ffmpeg followed the playlist to a file outside the uploads"
@@ -240,7 +241,7 @@ def test_real_audio_is_judged_by_its_bytes_not_its_name(server, uploads, tmp_pat
         subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-f", "lavfi", "-i", "sine=f=300:d=1.2", *args, str(clip)],
                        check=True)
         upload = server.upload(name, clip.read_bytes())
-        event, payload = server.call([file_data(uploads["photo"]), PRESET, file_data(upload), 0.5, 0])
+        event, payload = server.call([file_data(uploads["photo"]), PRESET, file_data(upload), 0.5, 0, "", ""])
         assert event == "complete" and json.loads(payload)[0], (name, payload[:300])
 
 
@@ -272,12 +273,12 @@ def test_sixty_megapixel_images_stay_within_memory(tmp_path):
     app = start_app(tmp_path / "server")
     try:
         photo = app.upload("photo.jpg", EXAMPLE.read_bytes())
-        assert app.call([file_data(photo), PRESET, None, 0.5, 0])[0] == "complete"  # warm: models loaded
+        assert app.call([file_data(photo), PRESET, None, 0.5, 0, "", ""])[0] == "complete"  # warm: models loaded
         baseline = app.peak_memory_mb()
         for name, data in _sixty_megapixels().values():
             assert len(data) < 25 * MB, (name, len(data))
             upload = app.upload(name, data)
-            event, payload, seconds = timed_call(app, [file_data(upload), PRESET, None, 0.5, 0])
+            event, payload, seconds = timed_call(app, [file_data(upload), PRESET, None, 0.5, 0, "", ""])
             assert "could not find a face" in message(event, payload), (name, payload[:300])
             assert not leaks(payload, app)
             print(f"\n{name}: {len(data) / 1024:.0f} kB on disk, answered in {seconds:.1f} s, "
@@ -286,9 +287,9 @@ def test_sixty_megapixel_images_stay_within_memory(tmp_path):
         # WebP has its own bound (see emo.photo.MAX_MEGAPIXELS_OF): a 20 MP one is the worst accepted.
         webp = app.upload("rgba.webp", images.encode(Image.new("RGBA", (5000, 4000), (9, 9, 9, 99)), "WEBP",
                                                      lossless=True))
-        assert "could not find a face" in message(*app.call([file_data(webp), PRESET, None, 0.5, 0]))
+        assert "could not find a face" in message(*app.call([file_data(webp), PRESET, None, 0.5, 0, "", ""]))
         too_big = app.upload("big.webp", images.encode(Image.new("RGB", (6000, 4000)), "WEBP", lossless=True))
-        assert "at most 20 megapixels" in message(*app.call([file_data(too_big), PRESET, None, 0.5, 0]))
+        assert "at most 20 megapixels" in message(*app.call([file_data(too_big), PRESET, None, 0.5, 0, "", ""]))
         print(f"\nrgba.webp (20 MP): VmHWM {app.peak_memory_mb():.0f} MiB (baseline {baseline:.0f})")
         assert app.peak_memory_mb() - baseline <= 400, (baseline, app.peak_memory_mb())
     finally:
@@ -302,7 +303,7 @@ def test_other_image_formats_are_not_opened(server):
                        ("photo.tga", images.encode(images.astronaut(), "TGA")),
                        ("photo.pcx", images.encode(images.astronaut(), "PCX"))):
         upload = server.upload(name, data)
-        event, payload, seconds = timed_call(server, [file_data(upload), PRESET, None, 0.5, 0])
+        event, payload, seconds = timed_call(server, [file_data(upload), PRESET, None, 0.5, 0, "", ""])
         assert "not an image we can read" in message(event, payload), (name, payload[:300])
         assert seconds < REFUSAL_S
 
@@ -370,7 +371,7 @@ def test_a_huge_json_body_is_refused_before_it_is_read(server):
 
 def test_a_body_just_under_the_bound_is_still_read(server):
     """A request of 0.9 MB (a long junk string) gets a sentence, not a 413: the bound is on size, not on content."""
-    event, payload = server.call(["x" * 900_000, PRESET, None, 0.5, 0])
+    event, payload = server.call(["x" * 900_000, PRESET, None, 0.5, 0, "", ""])
     assert event == "error" and message(event, payload) == serve.NOT_A_FILE.format(what="photo"), payload[:200]
 
 
@@ -395,13 +396,19 @@ BAD_VALUES = [
     (3, NAN, "Head motion must be a number"),
     (1, "no-such-song", "Unknown song"), (1, 5, "Unknown song"), (1, None, "Unknown song"),
     (1, ["a"], "Unknown song"), (1, "../../app.py", "Unknown song"), (1, str(ROOT / "app.py"), "Unknown song"),
+    (5, "-3", "start must be a time"), (5, "abc", "start must be a time"), (5, 1e300, "start must be a time"),
+    (5, [1], "start must be a time"), (6, "1:75", "end must be a time"), (6, NAN, "end must be a time"),
+    (5, "0:05", "end (1 s) must come after the start (5 s)"),
+    (5, "9:00", "start (9:00) is after the end of the audio"),
 ]
 
 
 @pytest.mark.parametrize("index, value, expected", BAD_VALUES, ids=[f"{i}-{v!r}"[:30] for i, v, _ in BAD_VALUES])
 def test_typed_values_get_a_sentence(server, uploads, index, value, expected):
-    data = [file_data(uploads["photo"]), PRESET, None, 0.5, 0]
+    data = [file_data(uploads["photo"]), PRESET, None, 0.5, 0, "", ""]
     data[index] = value
+    if (index, value) == (5, "0:05"):
+        data[6] = "1"
     before = files_under(server.output_dir)
     event, payload, seconds = timed_call(server, data)
     assert expected in message(event, payload), (event, payload[:300])
@@ -419,7 +426,7 @@ def test_song_card_refuses_unknown_ids(server):
 def test_a_job_whose_user_left_stops_and_the_queue_goes_on(server, uploads, tmp_path):
     clip = server.upload("long.wav", _clip(tmp_path / "long.wav", 29).read_bytes())
     status, answer = server.post("gradio_api/call/generate", json.dumps(
-        {"data": [file_data(uploads["photo"]), PRESET, file_data(clip), 0.5, 0]}).encode(), "application/json")
+        {"data": [file_data(uploads["photo"]), PRESET, file_data(clip), 0.5, 0, "", ""]}).encode(), "application/json")
     event_id = json.loads(answer)["event_id"]
     host, port = server.url.split("//")[1].strip("/").split(":")
     sock = socket.create_connection((host, int(port)), timeout=10)
@@ -438,7 +445,7 @@ def test_a_job_whose_user_left_stops_and_the_queue_goes_on(server, uploads, tmp_
     assert stopped_after < 2, stopped_after
     assert server.log_text().count("job stopped: its user left") == stops + 1
     assert not [p for p in files_under(server.output_dir) if p.stat().st_mtime > left - 30 and "long" in p.name]
-    event, payload = server.call([file_data(uploads["photo"]), PRESET, file_data(uploads["audio"]), 0.5, 0])
+    event, payload = server.call([file_data(uploads["photo"]), PRESET, file_data(uploads["audio"]), 0.5, 0, "", ""])
     assert event == "complete" and json.loads(payload)[0], payload[:300]  # the next user is served
 
 
@@ -448,7 +455,7 @@ def test_each_video_is_stored_once(tmp_path):
     app = start_app(tmp_path / "server")
     try:
         photo = app.upload("photo.jpg", EXAMPLE.read_bytes())
-        event, payload = app.call([file_data(photo), PRESET, None, 0.5, 0])
+        event, payload = app.call([file_data(photo), PRESET, None, 0.5, 0, "", ""])
         assert event == "complete", payload[:300]
         videos = [p for p in files_under(app.scratch) if p.suffix == ".mp4"]
         assert len(videos) == 1, videos
@@ -525,12 +532,12 @@ def fuzz_files(uploads):
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @seed(20261201)
 @given(photo=_file | st.just("UPLOADED"), song=_json | st.sampled_from([PRESET, "x"]), audio=_file,
-       motion=_json | st.floats(0, 1), seed_value=_json | st.integers(0, 10), extra=st.lists(_json, max_size=2),
-       cut=st.booleans())
-def test_fuzz_the_call_endpoint(server, fuzz_files, photo, song, audio, motion, seed_value, extra, cut):
+       motion=_json | st.floats(0, 1), seed_value=_json | st.integers(0, 10), start=_json, end=_json,
+       extra=st.lists(_json, max_size=2), cut=st.booleans())
+def test_fuzz_the_call_endpoint(server, fuzz_files, photo, song, audio, motion, seed_value, start, end, extra, cut):
     if photo == "UPLOADED":
         photo = file_data(fuzz_files["photo"])
-    data = [photo, song, audio, motion, seed_value, *extra]
+    data = [photo, song, audio, motion, seed_value, start, end, *extra]
     if cut:
         data = data[:3]  # too few inputs
     failures = server.log_text().count("request failed")

@@ -26,6 +26,7 @@ from gradio_client import Client, handle_file
 from PIL import Image
 
 import emo
+from emo.pipeline import clock
 from emo import face as face_mod
 from emo import photo as photo_mod
 from emo.audio import MAX_SECONDS
@@ -178,7 +179,7 @@ def _expect_video(case: Case, path: Path, notes: str, where: str) -> None:
     assert low <= _duration(path) <= high, (where, _duration(path), case.expect)
     assert "Video: h264" in probe(path) and "Audio: aac" in probe(path), where
     if high > MAX_SECONDS:
-        assert f"only its first {MAX_SECONDS:.0f} s" in notes, (where, notes)
+        assert f"only its first {clock(MAX_SECONDS)} are used" in notes, (where, notes)
 
 
 @pytest.mark.parametrize("kind, case", CASES, ids=[f"{kind}: {case.id}" for kind, case in CASES])

@@ -5,11 +5,13 @@ import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 import emo
 import emo.ffmpeg
 from emo.errors import UserError
+from emo.pipeline import parse_time
 
 from . import images
 from .conftest import ROOT, answer, decode_frames, probe
@@ -40,13 +42,45 @@ def test_sing_makes_a_browser_ready_video(tmp_path, intro_song):
     assert not list(tmp_path.glob(".*partial*"))
 
 
-def test_own_audio_file_and_trimming_notice(tmp_path):
-    long_clip = tmp_path / "long.wav"
-    subprocess.run([emo.ffmpeg.exe(), "-v", "error", "-f", "lavfi", "-i", "sine=f=300:d=31", str(long_clip)],
-                   check=True)
-    result = emo.sing(images.astronaut(), long_clip, engine="warp", size=256, motion=0.0, out=tmp_path / "b.mp4")
-    assert result.seconds == pytest.approx(30.0, abs=0.05)
-    assert any("only its first 30 s" in n for n in result.notices)
+def _dominant_hz(path, start: float, seconds: float) -> float:
+    raw = subprocess.run([emo.ffmpeg.exe(), "-v", "error", "-ss", str(start), "-t", str(seconds), "-i", str(path),
+                          "-ac", "1", "-ar", "16000", "-f", "f32le", "-"], capture_output=True, check=True).stdout
+    samples = np.frombuffer(raw, np.float32)
+    return float(np.argmax(np.abs(np.fft.rfft(samples))) * 16000 / len(samples))
+
+
+def test_the_part_chosen_is_the_part_sung(tmp_path):
+    """start/end pick the part: the video is as long as the part, and its sound is that part's (300 Hz for 0-4 s of
+    the clip, 600 Hz for 4-8 s), in m:ss or seconds; an end past the audio sings to its end."""
+    clip = tmp_path / "two-tones.wav"
+    subprocess.run([emo.ffmpeg.exe(), "-v", "error", "-f", "lavfi", "-i", "sine=f=300:d=4", "-f", "lavfi", "-i",
+                    "sine=f=600:d=4", "-filter_complex", "concat=n=2:v=0:a=1", str(clip)], check=True)
+    result = emo.sing(images.astronaut(), clip, engine="warp", size=256, start="0:05", end=7.5, out=tmp_path / "a.mp4")
+    assert result.seconds == pytest.approx(2.5, abs=0.05) and not result.notices[1:]
+    assert _dominant_hz(result.video, 0.2, 2.0) == pytest.approx(600, abs=10)
+    result = emo.sing(images.astronaut(), clip, engine="warp", size=256, start=1, end="2:00", out=tmp_path / "b.mp4")
+    assert result.seconds == pytest.approx(7.0, abs=0.05)
+    assert _dominant_hz(result.video, 0.2, 2.5) == pytest.approx(300, abs=10)
+    assert _dominant_hz(result.video, 3.5, 3.0) == pytest.approx(600, abs=10)
+    with pytest.raises(UserError, match=r"The start \(9 s\) is after the end of the audio"):
+        emo.sing(images.astronaut(), clip, engine="warp", size=256, start=9, out=tmp_path / "c.mp4")
+    with pytest.raises(UserError, match=r"The end \(2 s\) must come after the start \(3 s\)"):
+        emo.sing(images.astronaut(), clip, engine="warp", size=256, start=3, end=2, out=tmp_path / "d.mp4")
+    assert sorted(p.name for p in tmp_path.glob("*.mp4")) == ["a.mp4", "b.mp4"]
+
+
+@pytest.mark.parametrize("text, seconds", [("75", 75.0), ("1:15", 75.0), ("1:15.5", 75.5), (" 0:07 ", 7.0),
+                                           (12, 12.0), (2.5, 2.5), ("", None), (None, None)])
+def test_times_are_read_as_people_write_them(text, seconds):
+    assert parse_time(text, "start", default=None) == seconds
+
+
+def test_progress_says_how_long_is_left(tmp_path):
+    seen = []
+    emo.sing(images.astronaut(), emo.list_songs()[0].id, engine="warp", size=256, out=tmp_path / "v.mp4",
+             progress=lambda fraction, message: seen.append(message))
+    lefts = [m for m in seen if m.startswith("Animating frame") and " left" in m]
+    assert lefts and all(re.search(r", about (\d+ s|\d+:\d\d) left$", m) for m in lefts), lefts[-3:]
 
 
 @pytest.mark.parametrize("kwargs, message", [({"motion": 2}, "Head motion must be a number from 0 to 1"),

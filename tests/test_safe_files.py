@@ -131,7 +131,7 @@ def test_inputs_must_be_uploads_not_server_paths(server, photo, own_audio):
     """A request that names a file on the server instead of uploading one is refused before Gradio reads it
     (tests/test_attacks.py tries many more ways)."""
     before = files_under(server.output_dir)
-    event, payload = server.call([photo, SONG.id, own_audio, 0.5, 0])
+    event, payload = server.call([photo, SONG.id, own_audio, 0.5, 0, "", ""])
     assert event == "error" and serve.NOT_UPLOADED in payload, (event, payload[:300])
     assert "root:" not in payload and "import" not in payload
     assert files_under(server.output_dir) == before
