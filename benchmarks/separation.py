@@ -154,6 +154,9 @@ def measure(rec: Recording) -> dict:
         absent = ~voiced
         for a, b in rec.voiced:  # frames near a boundary count as neither
             absent &= (t < a - 0.2) | (t >= b + 0.2)
+    elif rec.kind == "song":  # voice somewhere, where unknown: the mean opening only
+        row["mean"] = round(float(sep.mean()), 4)
+        voiced = absent = np.zeros(n, bool)
     else:  # no voice at all
         voiced, absent = np.zeros(n, bool), np.ones(n, bool)
     for key, mask in (("voiced", voiced), ("instr", absent)):

@@ -26,8 +26,9 @@ BLOCK = 500  # video frames analysed at a time (20 s)
 
 # What we decode, by the file's first bytes, and the ffmpeg demuxer that reads it. Nothing else reaches ffmpeg: its
 # playlist and script formats (HLS, concat, ...) would make it read other files or wait on a live stream forever.
-CONTAINERS = {"wav": "wav", "mp3": "mp3", "flac": "flac", "ogg": "ogg", "mp4": "mov", "aac": "aac", "webm": "matroska"}
-FORMATS_HINT = "Upload an mp3, wav, m4a, ogg, flac or webm file."
+CONTAINERS = {"wav": "wav", "aiff": "aiff", "mp3": "mp3", "flac": "flac", "ogg": "ogg", "mp4": "mov", "aac": "aac",
+              "webm": "matroska"}
+FORMATS_HINT = "Upload an mp3, wav, m4a, ogg, flac, aiff or webm file."
 
 
 def sniff_container(head: bytes) -> str | None:
@@ -37,6 +38,8 @@ def sniff_container(head: bytes) -> str | None:
         return "mp3" if after[:3] == b"ID3" else sniff_container(after) or "mp3"  # one tag is all we look past
     if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
         return "wav"
+    if head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):  # Apple's uncompressed audio
+        return "aiff"
     if head[:4] == b"fLaC":
         return "flac"
     if head[:4] == b"OggS":
@@ -52,7 +55,7 @@ def sniff_container(head: bytes) -> str | None:
 
 def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE, max_seconds: float | None = None,
                stop: threading.Event | None = None, start: float = 0.0) -> np.ndarray:
-    """Decode an mp3/wav/m4a/ogg/flac/webm file (from `start` s, at most `max_seconds`) to mono float32 in [-1, 1].
+    """Decode an mp3/wav/m4a/ogg/flac/aiff/webm file (from `start` s, at most `max_seconds`) to mono float32 in [-1, 1].
 
     The container is judged from the file's bytes, then ffmpeg reads only that one local file with that demuxer,
     within a time limit that grows with the clip; `stop` set ends it at once (Cancelled).

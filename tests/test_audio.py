@@ -85,3 +85,36 @@ def test_rounded_and_spread_vowels_differ():
     first, second = slice(5, 45), slice(55, 95)
     assert f.roundness[first].mean() > 0.5 > f.roundness[second].mean()
     assert f.spread[second].mean() > 0.5 > f.spread[first].mean()
+
+
+# ffmpeg arguments for a 1.5 s tone in each container an upload may come in (phones, browsers, editors).
+CONTAINERS = {
+    "song.wav": [], "song.aiff": [], "song.mp3": ["-c:a", "libmp3lame"], "song.flac": [],
+    "song.ogg": ["-c:a", "libvorbis"], "voice.opus": ["-c:a", "libopus"], "song.m4a": ["-c:a", "aac"],
+    "song.aac": ["-c:a", "aac", "-f", "adts"], "voice.webm": ["-c:a", "libopus"],
+    "clip.mp4": ["-f", "lavfi", "-i", "color=c=red:s=64x64:d=1.5", "-c:v", "libx264", "-c:a", "aac", "-shortest"],
+    "wav-named.mp3": ["-c:a", "pcm_s16le", "-f", "wav"], "tagged.mp3": ["-c:a", "libmp3lame", "-id3v2_version", "4",
+                                                                        "-metadata", "title=" + "x" * 300],
+}
+
+
+@pytest.mark.parametrize("name", CONTAINERS)
+def test_every_audio_container_is_recognised_and_read(tmp_path, name):
+    path = tmp_path / name
+    subprocess.run([ffmpeg.exe(), "-v", "error", "-y", "-f", "lavfi", "-i", "sine=f=440:d=1.5", *CONTAINERS[name],
+                    str(path)], check=True)
+    assert audio.sniff_container(path.read_bytes()[:65536]) is not None
+    assert len(audio.load_audio(path)) == pytest.approx(1.5 * audio.SAMPLE_RATE, abs=0.05 * audio.SAMPLE_RATE)
+
+
+@pytest.mark.parametrize("head", [
+    b"#EXTM3U\n#EXT-X-TARGETDURATION:3\n", b"ffconcat version 1.0\nfile '/etc/passwd'\n", b"v=0\no=- 0 0 IN IP4 x\n",
+    b"RIFF\x00\x00\x00\x00AVI LIST", b"<?xml version='1.0'?><playlist/>", b"ID3\x04\x00\x00\x00\x00\x00\x00ID3" * 40,
+    b"", b"\xff",
+], ids=["hls", "concat", "sdp", "avi", "xml", "nested id3", "empty", "one byte"])
+def test_playlists_scripts_and_other_files_are_not_audio(tmp_path, head):
+    assert audio.sniff_container(head) in (None, "mp3")  # nested ID3 tags: looked past once, then read as mp3
+    path = tmp_path / "upload.mp3"
+    path.write_bytes(head)
+    with pytest.raises(AudioError, match="could not be read as audio"):
+        audio.load_audio(path)

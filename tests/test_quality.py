@@ -24,7 +24,8 @@ def quality():
 @pytest.fixture(scope="module")
 def measured(quality, intro_song):
     """The spoken preset with the longest intro, on the smiling example: the mouth must stay at rest for 2 s."""
-    return quality.measure(intro_song.id, ROOT / "examples" / "eileen_collins.jpg", size=SIZE, identity_every=15)
+    return quality.measure(quality.preset(intro_song.id), ROOT / "examples" / "eileen_collins.jpg", size=SIZE,
+                           identity_every=15)
 
 
 def test_lips_follow_the_voice_without_lag(measured):
