@@ -12,7 +12,7 @@ import math
 import os
 import sys
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -33,7 +33,8 @@ LIPS_INNER = slice(60, 68)
 JAW_LEFT, CHIN, JAW_RIGHT, NOSE_TIP = 0, 8, 16, 30
 
 # What we accept.
-MIN_FACE_PX = 80  # jaw width in photo pixels; a 512 px video frame shows it 205 px wide: a 2.6x zoom at most
+MIN_FACE_PX = 64  # jaw width in photo pixels (a passport photo's face); a 512 px frame shows it 205 px wide: 3.2x
+SHARP_FACE_PX = 80  # under this the video is an upscale of few pixels: accepted, with a notice
 MIN_SCORE = 0.3  # HOG detector score: real faces score 0.4-1.6 here, false hits on cats, cups and flags 0.0-0.25
 DOMINANT_AREA = 2.5  # a face this many times larger than the next one is "the" face
 MAX_YAW_DEG = 30.0
@@ -46,10 +47,24 @@ DETECT_SIDE = 640  # first pass on a copy this long (~40 ms) finds faces an eigh
 SEARCH_MAX_PIXELS = 1_500_000  # bounds the finer second pass (small faces, or none found) to ~110 ms
 
 NO_FACE = "We could not find a face in this photo. Upload a clear, well-lit photo of one person looking at the camera."
-SEVERAL = "This photo shows several faces of similar size. Crop the photo to one person and upload it again."
 CUT_OFF = ("The face is cut off by the edge of the photo. "
            "Use a photo that shows the whole face, with some space around the head.")
 DOMINANT_NOTICE = "This photo shows more than one face; we used the largest one."
+EDGE_NOTICE = ("The photo ends close to the face, so the frame was filled in beyond its edge (a photo with more "
+               "space around the head looks better).")
+# Points that must lie inside the photo: eyes, nose, mouth and the jaw below the cheekbones. The brows and the
+# jaw's ends by the ears may be cut, as in a close-up selfie; the missing border is filled in.
+CORE_POINTS = np.r_[3:14, 27:68]
+
+
+def several_notice(count: int) -> str:
+    return (f"This photo shows {count} faces of about the same size; we used the largest one. To make them all "
+            "sing, use Sing together.")
+
+
+def small_notice(width: float) -> str:
+    return (f"The face is small in this photo ({width:.0f} pixels wide), so the video will look soft. The original, "
+            "larger photo gives a sharper video.")
 
 
 def too_small(width: float) -> str:
@@ -146,20 +161,21 @@ def detect_face(rgb: np.ndarray) -> Face:
     found = _find_faces(grey)
     if not found:
         raise FaceError(NO_FACE)
-    if len(found) > 1 and _area(found[0][0]) < DOMINANT_AREA * _area(found[1][0]):
-        raise FaceError(SEVERAL)
     box, score = found[0]
-    notices = (DOMINANT_NOTICE,) if len(found) > 1 else ()
+    notices = ()
+    if len(found) > 1:
+        similar = sum(_area(other) * DOMINANT_AREA > _area(box) for other, _ in found[1:])
+        notices = (several_notice(similar + 1) if similar else DOMINANT_NOTICE,)
     face = Face(box, _landmarks(rgb, grey, box, score), score, notices)
-    check_face(face, rgb.shape)
-    return face
+    return replace(face, notices=face.notices + check_face(face, rgb.shape))
 
 
-def check_face(face: Face, shape: tuple[int, ...]) -> None:
-    """Raise a FaceError if this face (in an image of `shape`) cannot be animated well."""
+def check_face(face: Face, shape: tuple[int, ...]) -> tuple[str, ...]:
+    """Raise a FaceError if this face (in an image of `shape`) cannot be animated well; else the notices it needs."""
     height, width = shape[:2]
     x, y = face.landmarks[:, 0], face.landmarks[:, 1]
-    if x.min() < 0 or y.min() < 0 or x.max() > width - 1 or y.max() > height - 1:
+    inside = (x >= 0) & (y >= 0) & (x <= width - 1) & (y <= height - 1)
+    if not inside[CORE_POINTS].all():
         raise FaceError(CUT_OFF)  # first: a cut face also measures narrow and turned
     if face.width < MIN_FACE_PX:
         raise FaceError(too_small(face.width))
@@ -167,6 +183,7 @@ def check_face(face: Face, shape: tuple[int, ...]) -> None:
         raise FaceError(turned(face.yaw))
     if abs(face.roll) > MAX_ROLL_DEG:
         raise FaceError(tilted(face.roll))
+    return (small_notice(face.width),) if face.width < SHARP_FACE_PX else ()
 
 
 def _find_faces(grey: np.ndarray) -> list[tuple[Box, float]]:
@@ -309,22 +326,26 @@ def _fan():
 
 FACE_IN_FRAME = 0.40  # jaw width over frame width: leaves room for big hair and head motion above the eyes
 EYES_FROM_TOP = 0.40  # eye line height over frame height
-MAX_FACE_IN_FRAME = 0.60  # tightest framing allowed when the photo is too small for the ideal one
 
 
 def crop_portrait(rgb: np.ndarray, face: Face, size: int = 512) -> tuple[np.ndarray, Face]:
     """The square video frame around the face, `size` pixels wide, and the face in its pixels.
 
-    The ideal frame shrinks (never below MAX_FACE_IN_FRAME) rather than leave the photo; whatever still lies
-    outside is filled by stretching the photo's edge and blurring it, which reads as out-of-focus background.
+    Ideally the face fills FACE_IN_FRAME of the width with the eyes EYES_FROM_TOP down. A photo too small for that
+    gets the largest square it holds (a close-up selfie stays a close-up); only when even the face's core does not
+    fit does the frame reach outside the photo, where the photo's edge is stretched and blurred, which reads as
+    out-of-focus background.
     """
     left, top, side = _frame(face, rgb.shape)
     square = _cut(rgb, left, top, side)
     scale = size / side
-    frame = cv2.resize(square, (size, size), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
+    frame = cv2.resize(square, (size, size), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LANCZOS4)
     height, width = rgb.shape[:2]
     inside = (max(0, -left) * scale, max(0, -top) * scale, (width - left) * scale, (height - top) * scale)
-    frame = _soften_outside(frame, inside)
+    filled = left < 0 or top < 0 or left + side > width or top + side > height
+    if filled:
+        frame = _soften_outside(frame, inside)
+        face = replace(face, notices=face.notices + (EDGE_NOTICE,))
     # Pixel centres: photo pixel x lands at (x - left + 0.5) * scale - 0.5 in the frame.
     offset = ((0.5 - left) * scale - 0.5, (0.5 - top) * scale - 0.5)
     return frame, face.transformed(scale, offset)
@@ -336,23 +357,27 @@ def _frame(face: Face, shape: tuple[int, ...]) -> tuple[int, int, int]:
     points = face.landmarks
     center_x = float(points[JAW_LEFT, 0] + points[JAW_RIGHT, 0]) / 2
     eyes_y = float(np.mean([c[1] for c in face.eye_centers]))
-    ideal = face.width / FACE_IN_FRAME
-    # Largest square with the face at the same place in it that stays inside the photo.
-    fits = min(2 * center_x, 2 * (width - center_x), eyes_y / EYES_FROM_TOP, (height - eyes_y) / (1 - EYES_FROM_TOP))
-    x0, y0, x1, y1 = _face_extent(points)
-    tightest = max(face.width / MAX_FACE_IN_FRAME, 2 * (center_x - x0), 2 * (x1 - center_x),
-                   (eyes_y - y0) / EYES_FROM_TOP, (y1 - eyes_y) / (1 - EYES_FROM_TOP))
-    side = max(round(max(min(ideal, fits), tightest)), 1)
-    return round(center_x - side / 2), round(eyes_y - EYES_FROM_TOP * side), side
+    x0, y0, x1, y1 = _core_extent(points)
+    side = max(round(max(min(face.width / FACE_IN_FRAME, width, height), x1 - x0, y1 - y0)), 1)
+    # Where the face would ideally sit, slid as little as needed to stay in the photo and to keep the core.
+    left = _place(center_x - side / 2, side, width, x0, x1)
+    top = _place(eyes_y - EYES_FROM_TOP * side, side, height, y0, y1)
+    return round(left), round(top), side
 
 
-def _face_extent(points: np.ndarray) -> Box:
-    """The face's landmarks' box, grown to take in the forehead and a little margin."""
-    x0, y0 = points.min(0)
-    x1, y1 = points.max(0)
-    margin = 0.1 * (x1 - x0)
-    forehead = 0.4 * (points[CHIN, 1] - points[BROWS, 1].min())
-    return x0 - margin, y0 - forehead, x1 + margin, y1 + margin
+def _place(start: float, side: float, length: float, core0: float, core1: float) -> float:
+    """`start` moved into [0, length - side] (inside the photo), then into [core1 - side, core0] (holding the core)."""
+    start = min(max(start, 0.0), max(length - side, 0.0))
+    return min(max(start, core1 - side), core0)
+
+
+def _core_extent(points: np.ndarray) -> Box:
+    """What the frame must hold: eyes, nose, mouth and the jaw below the cheekbones, with a little skin around."""
+    core = points[CORE_POINTS]
+    x0, y0 = core.min(0)
+    x1, y1 = core.max(0)
+    margin = 0.08 * (x1 - x0)
+    return x0 - margin, min(y0, points[BROWS, 1].min()) - margin, x1 + margin, y1 + margin
 
 
 def _cut(rgb: np.ndarray, left: int, top: int, side: int) -> np.ndarray:
@@ -368,8 +393,6 @@ def _soften_outside(frame: np.ndarray, inside: tuple[float, float, float, float]
     """Blur the stretched fill outside `inside` (x0, y0, x1, y1), more the further it lies from the photo."""
     size = frame.shape[0]
     x0, y0, x1, y1 = inside
-    if x0 <= 0 and y0 <= 0 and x1 >= size and y1 >= size:
-        return frame
     coords = np.arange(size, dtype=np.float32) + 0.5
     dx = np.maximum(np.maximum(x0 - coords, coords - x1), 0)
     dy = np.maximum(np.maximum(y0 - coords, coords - y1), 0)

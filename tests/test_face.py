@@ -18,7 +18,8 @@ import pytest
 from emo import face as face_mod
 from emo import photo
 from emo.errors import EngineUnavailable, FaceError
-from emo.face import (CUT_OFF, DOMINANT_NOTICE, MAX_ROLL_DEG, MAX_YAW_DEG, MIN_FACE_PX, NO_FACE, SEVERAL, Face,
+from emo.face import (CUT_OFF, DOMINANT_NOTICE, EDGE_NOTICE, MAX_ROLL_DEG, MAX_YAW_DEG, MIN_FACE_PX, NO_FACE,
+                      Face, several_notice, small_notice,
                       check_face, check_photo, crop_portrait, detect_face, landmarks_backend)
 from tests import images
 
@@ -114,13 +115,28 @@ def test_no_face(name):
     assert refusal(images.no_face()[name]) == NO_FACE
 
 
-def test_several_faces_of_similar_size():
-    assert refusal(images.two_faces()) == SEVERAL
+def test_several_faces_of_similar_size_use_the_largest_with_a_notice():
+    face = detect_face(images.two_faces())
+    assert face.notices == (several_notice(2),) and "Sing together" in face.notices[0]
 
 
-def test_face_too_small():
-    message = refusal(images.tiny_face())
-    assert message.startswith("The face is too small (70 pixels wide)") and f"at least {MIN_FACE_PX} pixels" in message
+def test_a_small_face_is_accepted_with_a_notice_and_a_tiny_one_refused():
+    face = detect_face(images.tiny_face())  # 70 px: a passport photo's face
+    assert face.notices == (small_notice(face.width),) and 64 <= face.width < 80
+    smaller = cv2.resize(images.tiny_face(), None, fx=0.8, fy=0.8, interpolation=cv2.INTER_AREA)  # 56 px
+    message = refusal(smaller)
+    assert message.startswith("The face is too small (5") and f"at least {MIN_FACE_PX} pixels" in message
+
+
+def test_a_close_up_cut_by_the_frame_is_accepted_when_its_core_is_inside():
+    """Brows at the top edge, the jaw's ends by the ears over the sides: a close-up selfie is accepted and framed
+    with the border beyond the photo filled in."""
+    rgb = cv2.resize(images.astronaut()[88:195, 170:285], None, fx=4, fy=4, interpolation=cv2.INTER_CUBIC)
+    face = detect_face(rgb)
+    outside = (face.landmarks < 0).any(1) | (face.landmarks[:, 0] > rgb.shape[1] - 1)
+    assert outside.any() and not outside[face_mod.CORE_POINTS].any() and face.notices == ()
+    _, in_frame = crop_portrait(rgb, face)
+    assert in_frame.notices == (EDGE_NOTICE,)
 
 
 @pytest.mark.parametrize("where", ["left", "chin"])
@@ -174,8 +190,8 @@ def test_every_refusal_has_its_own_message(astronaut_face):
     center = astronaut_face.landmarks.mean(0)
     turned_face = nose_moved(astronaut_face, 0.05)
     tilted_face = replace(astronaut_face, landmarks=rotate_points(astronaut_face.landmarks, MAX_ROLL_DEG + 5, center))
-    messages = [refusal(images.no_face()["cat"]), refusal(images.two_faces()), refusal(images.tiny_face()),
-                refusal(images.cut_off_face()["left"])]
+    tiny = cv2.resize(images.tiny_face(), None, fx=0.8, fy=0.8, interpolation=cv2.INTER_AREA)
+    messages = [refusal(images.no_face()["cat"]), refusal(tiny), refusal(images.cut_off_face()["left"])]
     for bad in (turned_face, tilted_face):
         with pytest.raises(FaceError) as caught:
             check_face(bad, (512, 512))
@@ -227,36 +243,43 @@ def test_landmarks_in_the_crop_match_a_fresh_detection(astronaut_face):
     assert np.abs(again.landmarks - face.landmarks).mean() < 0.03 * face.width
 
 
-def test_crop_shrinks_rather_than_leaving_the_photo():
-    rgb = np.ascontiguousarray(images.astronaut()[20:, 120:])  # ideal frame would cross the left edge
+def test_crop_stays_in_the_photo_rather_than_filling():
+    """The ideal frame would cross the left edge: the frame is as big as the photo allows and slides right, so
+    nothing is filled and the face stays whole."""
+    rgb = np.ascontiguousarray(images.astronaut()[20:, 120:])
     face = detect_face(rgb)
     left, top, side = face_mod._frame(face, rgb.shape)
     assert left >= 0 and top >= 0 and left + side <= rgb.shape[1] and top + side <= rgb.shape[0]
     frame, in_frame = crop_portrait(rgb, face)
-    assert 0.41 < in_frame.width / 512 < face_mod.MAX_FACE_IN_FRAME
-    assert abs(face_center_x(in_frame) - 256) < 3 and abs(eye_line(in_frame) - 0.4 * 512) < 3
-    expected = cv2.resize(rgb[top: top + side, left: left + side], (512, 512), interpolation=cv2.INTER_CUBIC)
+    assert 0.4 < in_frame.width / 512 < 0.6 and in_frame.notices == ()
+    assert np.all(in_frame.landmarks > 0.05 * 512) and np.all(in_frame.landmarks < 0.95 * 512)
+    expected = cv2.resize(rgb[top: top + side, left: left + side], (512, 512), interpolation=cv2.INTER_LANCZOS4)
     assert np.array_equal(frame, expected)  # no fill anywhere
 
 
+def test_a_close_up_stays_a_close_up():
+    rgb = images.face_filling_photo()  # forehead to chin, ear to ear
+    frame, face = crop_portrait(rgb, detect_face(rgb))
+    assert face.notices == () and face.width / 512 > 0.7  # the whole photo, no border invented
+
+
 def test_crop_pads_with_blurred_edge_pixels_never_a_mirror():
-    rgb = images.face_filling_photo()  # a close-up: the frame must reach outside on the left, right and top
+    rgb = cv2.resize(images.astronaut()[88:195, 178:277], None, fx=4, fy=4, interpolation=cv2.INTER_CUBIC)
     rgb[:, :2] = (255, 0, 0)  # a red edge: repeated, it reddens the whole left fill; mirrored, only a thin line
     face = detect_face(rgb)
     left, top, side = face_mod._frame(face, rgb.shape)
-    assert left < 0 and top < 0 and left + side > rgb.shape[1]
+    assert left < 0 and top < 0 and left + side > rgb.shape[1]  # the core needs more than the photo holds
     frame, in_frame = crop_portrait(rgb, face)
-    assert frame.shape == (512, 512, 3)
-    assert abs(in_frame.width / 512 - face_mod.MAX_FACE_IN_FRAME) < 0.01  # shrunk as far as allowed first
+    assert frame.shape == (512, 512, 3) and in_frame.notices == (face_mod.EDGE_NOTICE,)
     pad = round(-left * 512 / side)
-    fill = frame[150:450, : pad - 10].astype(np.float32)
-    assert (fill[..., 0] - fill[..., 1:].max(-1)).mean() > 150
+    fill = frame[150:450, : max(pad - 6, 1)].astype(np.float32)
+    assert (fill[..., 0] - fill[..., 1:].max(-1)).mean() > 100
     # The fill above the head is the top row stretched upwards, blurred: far smoother than stretched alone.
     stretched = cv2.resize(face_mod._cut(rgb, left, top, side), (512, 512), interpolation=cv2.INTER_CUBIC)
-    above = slice(0, round(-top * 512 / side) - 10)
+    above = (slice(0, max(round(-top * 512 / side) - 10, 1)), slice(pad + 20, 400))  # clear of the red corner
     across = lambda image: np.abs(np.diff(image[above].astype(np.float32), axis=1)).mean()  # noqa: E731
-    assert across(frame) < 0.5 * across(stretched)
-    assert np.all(in_frame.landmarks >= 0) and np.all(in_frame.landmarks < 512)
+    assert across(frame) < 0.7 * across(stretched)  # measured 0.58 over a fill 43 px high
+    assert np.all(in_frame.landmarks[face_mod.CORE_POINTS] >= 0) and np.all(in_frame.landmarks < 512)
 
 
 def test_crop_of_a_face_near_the_border_keeps_it_whole():
@@ -264,7 +287,6 @@ def test_crop_of_a_face_near_the_border_keeps_it_whole():
     frame, face = crop_portrait(rgb, detect_face(rgb))
     assert frame.shape == (512, 512, 3)
     assert np.all(face.landmarks > 0.05 * 512) and np.all(face.landmarks < 0.95 * 512)
-    assert abs(face_center_x(face) - 256) < 3
 
 
 # --------------------------------------------------------------------------------------------------- backends
