@@ -23,13 +23,15 @@ BLINK_SHAPE = np.array([0.35, 0.85, 1.0, 0.75, 0.35, 0.1], np.float32)  # ~240 m
 # Pose range at motion=1, in radians: sideways turn, nod, tilt.
 MAX_YAW, MAX_PITCH, MAX_ROLL = np.radians(9.0), np.radians(6.0), np.radians(5.0)
 PULL = 1.0  # how strongly the pose path turns back towards the photo's pose (see _drift)
+GAZE_HOLD = (1.2, 4.0)  # seconds the eyes rest on one point
+BROW_LOUD = 0.6  # voice loudness (0..1) that counts towards a held note
 
 
 @dataclass(frozen=True)
 class MotionPlan:
     """Per-frame controls, each an array of length n_frames."""
 
-    mouth_open: np.ndarray = field(repr=False)  # extra inner-lip gap over the photo's, in inter-ocular units
+    mouth_open: np.ndarray = field(repr=False)  # inner-lip gap beyond the mouth at rest, inter-ocular units
     mouth_round: np.ndarray = field(repr=False)  # 0..1 lips pulled in (o, u)
     mouth_spread: np.ndarray = field(repr=False)  # 0..1 lips pulled wide (i, e)
     blink: np.ndarray = field(repr=False)  # 0..1 eyelid closure
@@ -38,6 +40,8 @@ class MotionPlan:
     roll: np.ndarray = field(repr=False)  # radians, + tilts clockwise
     speed: np.ndarray = field(repr=False)  # 0..1 head-speed level
     speed_level: np.ndarray = field(repr=False)  # int bucket 0..SPEED_LEVELS-1
+    gaze: np.ndarray = field(repr=False)  # -1..1: the eyes look to the image's left .. right
+    brow: np.ndarray = field(repr=False)  # 0..1: brows raised, on held loud notes
 
 
 def mouth(audio: AudioFeatures) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -123,6 +127,30 @@ def head(audio: AudioFeatures, level: np.ndarray, motion: float, rng: np.random.
     return yaw.astype(np.float32), pitch.astype(np.float32), roll.astype(np.float32)
 
 
+def gaze(n_frames: int, fps: int, rng: np.random.Generator) -> np.ndarray:
+    """Where the eyes look: still for GAZE_HOLD seconds at a time, then a quick move (a saccade, three frames) to
+    a new point, back to the camera about half the time."""
+    out = np.zeros(n_frames, np.float32)
+    at, target = 0, 0.0
+    while at < n_frames:
+        hold = int(rng.uniform(*GAZE_HOLD) * fps)
+        previous, target = target, 0.0 if rng.random() < 0.5 else float(rng.uniform(-0.8, 0.8))
+        ramp = np.minimum(np.arange(hold) / 3.0, 1.0)
+        out[at:at + hold] = (previous + (target - previous) * ramp * ramp * (3 - 2 * ramp))[: n_frames - at]
+        at += hold
+    return out
+
+
+def brows(audio: AudioFeatures) -> np.ndarray:
+    """Brows rise on held loud notes: the voice loud (over BROW_LOUD) for over half a second, easing in and out."""
+    loud = audio.loudness > BROW_LOUD
+    run = np.zeros(len(loud), np.float32)
+    for i in range(1, len(loud)):  # how long the voice has been loud, seconds
+        run[i] = run[i - 1] + 1 / audio.fps if loud[i] else 0.0
+    held = np.clip((run - 0.5) / 0.4, 0, 1)
+    return np.clip(gaussian_filter1d(held, 0.25 * audio.fps), 0, 1).astype(np.float32)
+
+
 def plan(audio: AudioFeatures, motion: float = 0.5, seed: int = 0) -> MotionPlan:
     """The whole motion plan; the same audio, motion and seed give the same plan."""
     rng = np.random.default_rng(seed)
@@ -133,4 +161,5 @@ def plan(audio: AudioFeatures, motion: float = 0.5, seed: int = 0) -> MotionPlan
         mouth_open=opening, mouth_round=rounded, mouth_spread=spread, blink=blinks(audio, rng),
         yaw=yaw, pitch=pitch, roll=roll, speed=level,
         speed_level=np.minimum((level * SPEED_LEVELS).astype(np.int64), SPEED_LEVELS - 1),
+        gaze=gaze(audio.n_frames, audio.fps, np.random.default_rng([seed, 1])), brow=brows(audio),
     )

@@ -1,6 +1,8 @@
 """The weak controls: mouth from the voice, speed level from the music, blinks, bounded head pose."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from emo import motion
@@ -45,3 +47,25 @@ def test_speed_level_rises_with_busy_music(intro_features):
     assert plan.speed_level.min() >= 0 and plan.speed_level.max() < motion.SPEED_LEVELS
     busy = intro_features.onset > np.percentile(intro_features.onset, 75)
     assert plan.speed[busy].mean() > plan.speed[~busy].mean()
+
+
+def test_gaze_rests_then_moves_quickly_and_stays_in_range(intro_features):
+    plan = motion.plan(intro_features, seed=2)
+    assert np.abs(plan.gaze).max() <= 1.0 and np.abs(plan.gaze).max() > 0.05
+    moving = np.abs(np.diff(plan.gaze)) > 1e-4
+    assert moving.mean() < 0.25  # held most of the time, saccades are short
+    assert np.array_equal(plan.gaze, motion.plan(intro_features, seed=2).gaze)
+    assert not np.array_equal(plan.gaze, motion.plan(intro_features, seed=3).gaze)
+
+
+def test_brows_rise_only_on_held_loud_notes(intro_features):
+    """Two seconds held loud lift the brows; short loud syllables and quiet singing leave them."""
+    fps = intro_features.fps
+    loudness = np.zeros(intro_features.n_frames, np.float32)
+    loudness[fps:int(1.3 * fps)] = 0.9  # a short loud syllable
+    loudness[3 * fps:5 * fps] = 0.9  # a held note
+    loudness[7 * fps:9 * fps] = 0.4  # held, but not loud
+    brow = motion.brows(dataclasses.replace(intro_features, loudness=loudness))
+    assert 0.0 <= brow.min() and brow.max() <= 1.0
+    assert brow[4 * fps:5 * fps].max() > 0.9
+    assert brow[:2 * fps].max() < 0.1 and brow[6 * fps + fps // 2:].max() < 0.1
