@@ -25,6 +25,7 @@ from .photo import load_photo
 # iBUG 300-W landmark groups (0-based), as produced by dlib and face-alignment.
 JAW = slice(0, 17)
 BROWS = slice(17, 27)
+BROW_L, BROW_R = slice(17, 22), slice(22, 27)  # over the image's left and right eye
 NOSE = slice(27, 36)
 EYE_L = slice(36, 42)  # the eye on the image's left
 EYE_R = slice(42, 48)
@@ -93,6 +94,7 @@ class Face:
     landmarks: np.ndarray = field(repr=False)  # (68, 2) float32
     score: float = 1.0
     notices: tuple[str, ...] = ()
+    pixel_scale: float = 1.0  # image pixels per pixel of the photo as loaded (over 1: the photo was enlarged)
 
     @property
     def eye_centers(self) -> tuple[np.ndarray, np.ndarray]:
@@ -143,7 +145,8 @@ class Face:
         off = np.asarray(offset, np.float32)
         x0, y0, x1, y1 = self.box
         box = (x0 * scale + off[0], y0 * scale + off[1], x1 * scale + off[0], y1 * scale + off[1])
-        return Face(box, (self.landmarks * scale + off).astype(np.float32), self.score, self.notices)
+        return Face(box, (self.landmarks * scale + off).astype(np.float32), self.score, self.notices,
+                    self.pixel_scale * scale)
 
 
 # ---------------------------------------------------------------------------------------------------- the check

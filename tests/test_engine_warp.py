@@ -108,3 +108,24 @@ def test_rounded_lips_cover_the_teeth_instead_of_squeezing_them(portrait):
     for corner in (lm[48], lm[54]):
         x, y = int(corner[0]), int(corner[1])
         assert moved[y - 3:y + 4, x - 4:x + 5].mean() > 5  # the corners did move in
+
+
+def test_gaze_moves_the_eyes_and_brows_lift_leaving_the_mouth(portrait):
+    """A look aside moves what lies inside the eyes only; a brow lift moves the brows, not the eyes or mouth."""
+    image, face = portrait
+    rig = FaceRig(image, face)
+    still = rig.frame(rig.controls(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)).astype(float)
+    aside = rig.frame(rig.controls(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, gaze=1.0)).astype(float)
+    lifted = rig.frame(rig.controls(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, brow=1.0)).astype(float)
+    lm = face.landmarks
+
+    def box(points, pad=0):
+        x0, y0 = np.floor(points.min(0)).astype(int) - pad
+        x1, y1 = np.ceil(points.max(0)).astype(int) + pad + 1
+        return slice(y0, y1), slice(x0, x1)
+
+    eyes, brows, mouth = box(lm[36:48]), box(lm[17:27], 2), box(lm[48:68], 3)
+    assert np.abs(aside - still)[eyes].mean() > 2.0
+    assert np.abs(aside - still)[mouth].max() == 0
+    assert np.abs(lifted - still)[brows].mean() > 2.0
+    assert np.abs(lifted - still)[mouth].max() == 0

@@ -1,0 +1,125 @@
+"""The CPU engine: animate the photo itself by warping it, with no learned weights beyond the landmark model.
+
+Per video the rig (FaceRig) measures the photo once: its look (look.py), the head cut out over a still plate
+(head.py), the mouth's fields and painter (mouth.py), the lids, gaze and brows (eyes.py). Per frame it paints the
+lids into the photo when they close, builds one expression map (jaw, lips, gaze, brows) and one head map, warps
+the head layer through both with `cv2.remap`, lays it over the still plate, and paints what the parted lips show.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+import cv2
+import numpy as np
+
+from ...face import EYE_L, EYE_R, Face
+from .. import Progress, RenderJob
+from .eyes import EyeFields, Lid
+from .head import LOW, HeadLayer
+from .look import PhotoLook
+from .mouth import Mouth
+
+SPREAD_WIDEN, ROUND_NARROW = 0.12, 0.2  # share of the mouth's width a full "ee" adds and a full "oo" takes
+
+
+@dataclass(frozen=True)
+class Controls:
+    """One frame's pose and expression, in pixels and radians."""
+
+    open_px: float  # gap beyond the photo's own
+    close_px: float  # how far an open photo's lips close (see Mouth)
+    widen: float  # relative change of mouth width: + spread, - rounded
+    blink: float
+    yaw: float
+    pitch: float
+    roll: float
+    gaze: float = 0.0  # -1..1, the eyes look to the image's left .. right
+    brow: float = 0.0  # 0..1
+
+
+class FaceRig:
+    """Precomputed fields for one portrait; `frame(controls)` renders one frame."""
+
+    def __init__(self, portrait: np.ndarray, face: Face):
+        self.image = portrait
+        self.size = size = portrait.shape[0]
+        lm = self.lm = face.landmarks.astype(np.float32)
+        self.iod = iod = face.inter_ocular
+        ys, xs = np.mgrid[0:size, 0:size].astype(np.float32)
+        self.base = np.dstack([xs, ys])  # identity map, (H, W, 2)
+        self.look = PhotoLook.of(portrait, face)
+        # Expression lives in a region of interest around the brows, eyes, mouth and chin.
+        x0, x1 = int(max(lm[:, 0].min() - 0.3 * iod, 0)), int(min(lm[:, 0].max() + 0.3 * iod, size))
+        y0, y1 = int(max(lm[17:27, 1].min() - 0.8 * iod, 0)), int(min(lm[8, 1] + 0.8 * iod, size))
+        self.roi = (slice(y0, y1), slice(x0, x1))
+        roi_ys, roi_xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+        self.mouth = Mouth(portrait, lm, iod, self.look, roi_xs, roi_ys)
+        self.eyes = EyeFields.build(lm, iod, roi_xs, roi_ys)
+        grey = cv2.cvtColor(portrait, cv2.COLOR_RGB2GRAY)
+        self.lids = [Lid.build(lm[eye], portrait, grey, iod) for eye in (EYE_L, EYE_R)]
+        self.head = HeadLayer(portrait, lm, iod)
+        my, mx = self.head.moving
+        self.moving = (slice(min(my.start, y0), max(my.stop, y1)), slice(min(mx.start, x0), max(mx.stop, x1)))
+        self.local = self.base.copy()
+
+    def controls(self, open_iod: float, rounded: float, spread: float, blink: float, yaw, pitch, roll,
+                 gaze: float = 0.0, brow: float = 0.0) -> Controls:
+        open_px, close_px = self.mouth.gaps(open_iod)
+        return Controls(open_px=open_px, close_px=close_px, widen=SPREAD_WIDEN * spread - ROUND_NARROW * rounded,
+                        blink=blink, yaw=yaw, pitch=pitch, roll=roll, gaze=gaze, brow=brow)
+
+    def frame(self, c: Controls) -> np.ndarray:
+        # Expression map: source coordinates for each pixel before the head moves.
+        roi, m = self.roi, self.mouth
+        local_x = self.base[roi + (0,)] + c.widen * m.widen_field + c.gaze * self.eyes.gaze
+        local_y = self.base[roi + (1,)] - c.open_px * m.open_field + c.brow * self.eyes.brows
+        if c.close_px > 0:
+            local_y = local_y + c.close_px * m.close_field
+        self.local[roi + (0,)], self.local[roi + (1,)] = local_x, local_y
+        source = self.image
+        if c.blink > 0.02:  # lids are painted into the photo, so they move with everything else
+            source = self.image.copy()
+            for lid in self.lids:
+                lid.paint(source, c.blink, self.look)
+        # Head map, and the expression composed with it only where it can land in the expression's region
+        # (elsewhere the expression map is the identity): the source of each moving pixel.
+        fwd = self.head.forward(c.yaw, c.pitch, c.roll)
+        back = self.head.backward(fwd)
+        head = self.base[self.moving] - back[self.moving]
+        reach = int(np.ceil(np.abs(fwd).max())) + 2
+        (ry, rx), (my, mx) = roi, self.moving
+        rows = slice(max(ry.start - reach - my.start, 0), max(min(ry.stop + reach, my.stop) - my.start, 0))
+        cols = slice(max(rx.start - reach - mx.start, 0), max(min(rx.stop + reach, mx.stop) - mx.start, 0))
+        src = head.copy()
+        if rows.stop > rows.start and cols.stop > cols.start:
+            near = head[rows, cols]
+            src[rows, cols] = cv2.remap(self.local, near[..., 0], near[..., 1], cv2.INTER_LINEAR,
+                                        borderMode=cv2.BORDER_REPLICATE)
+        layer = cv2.remap(source, src[..., 0], src[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        out = self.image.copy()
+        out[self.moving] = self.head.composite(layer, head, self.moving)
+        m.paint(out, c.open_px, c.widen, fwd, LOW)
+        return out
+
+
+class WarpEngine:
+    """Runs anywhere: numpy and OpenCV only."""
+
+    name = "warp"
+
+    @classmethod
+    def unavailable_reason(cls, auto: bool) -> str | None:
+        return None
+
+    @classmethod
+    def load(cls) -> "WarpEngine":
+        return cls()
+
+    def render(self, job: RenderJob, progress: Progress) -> Iterator[np.ndarray]:
+        rig = FaceRig(job.portrait, job.face)
+        m = job.motion
+        for i in range(job.n_frames):
+            yield rig.frame(rig.controls(m.mouth_open[i], m.mouth_round[i], m.mouth_spread[i], m.blink[i],
+                                         m.yaw[i], m.pitch[i], m.roll[i], m.gaze[i], m.brow[i]))
+            progress(i + 1, job.n_frames)

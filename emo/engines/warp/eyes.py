@@ -1,0 +1,209 @@
+"""Eyes: upper lids that close like lids, a gaze that wanders a little, brows that lift on held notes.
+
+A closing lid is painted, not stretched: the lid comes down over the eye in the colour of the skin around it,
+carried over the eye by a blur that leaves the eye out (so a deep-set eye's lid keeps its shadow and meets the
+photo without a seam), lighter where a closed lid bulges into the light, with the creases of the skin under the
+eye, shaded as a curved lid is, ending in a smooth lash line as dark as the photo's own, softened and given the
+photo's grain. Above, it takes in the photo's fold, which a closed lid stretches smooth (a fold left showing reads
+as an open eye's). The eye below the lid's edge is the photo's, untouched; at the blink's peak the lash line meets
+the lower lid. Stretching the thin strip of skin above the eye instead smeared it into streaks, on glasses and
+deep-set eyes worst.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ...face import BROW_L, BROW_R, EYE_L, EYE_R
+from .look import PhotoLook
+from .shapes import arc, curve, lens, smoothstep
+
+GAZE_REACH = 0.09  # the widest look aside, as a share of the eye's width
+BROW_LIFT = 0.05  # inter-ocular distances a brow rises on a held loud note
+LIT = 0.6  # skin darker than this share of the median around the eye is in shadow (or a brow, a frame)
+BRIGHTEST = 1.4  # ... and brighter than this share is no skin
+LIT_SHARE = 1.0  # how much of a closed lid's bulge takes the lit skin's colour rather than its surroundings'
+RELIEF = 0.6  # a lid's skin is smoother than the skin under the eye it borrows its relief from
+
+
+def lid_lift(grey: np.ndarray, eye: np.ndarray, lash: float) -> tuple[float, float]:
+    """Where the upper lid's edge really is and how much plain lid skin lies above it, down the eye's middle.
+
+    Returns (lift, skin): how far (pixels) the edge lies above the landmarks' upper-lid points (small or hooded
+    eyes, often behind glasses, get those points on the iris), and the height of skin between the lashes and
+    the next dark thing above (a glasses frame, the brow): the rows the lid's colour is taken from.
+    """
+    width = eye[3, 0] - eye[0, 0]
+    top, bottom = eye[[1, 2], 1].mean(), eye[[4, 5], 1].mean()
+    cx = (eye[0, 0] + eye[3, 0]) / 2
+    y0, y1 = int(np.floor(top - 0.6 * width)), int(np.ceil(bottom)) + 1
+    x0, x1 = int(cx - 0.25 * width), int(cx + 0.25 * width) + 1
+    above = int(np.ceil(top)) - y0  # rows strictly above the landmarks' edge
+    if y0 < 0 or x0 < 0 or y1 > grey.shape[0] or x1 > grey.shape[1] or above < 2:
+        return 0.0, 0.3 * width
+    profile = grey[y0:y1, x0:x1].astype(np.float32).mean(1)
+    near = above - int(0.3 * width)  # the edge is looked for this close above the landmarks only
+    skin_row = near + int(np.argmax(profile[near:above]))
+    dark = profile[skin_row:].min()
+    if profile[skin_row] - dark < 20:  # no clear lid against eye (dark skin, deep shadow): trust the landmarks
+        return 0.0, 0.3 * width
+    threshold = dark + 0.3 * (profile[skin_row] - dark)  # nearer the dark: lid shadow is not yet the edge
+    edge = skin_row + int(np.argmax(profile[skin_row:] < threshold))
+    upper = np.flatnonzero(profile[:skin_row] < threshold)
+    skin = edge - lash - (upper[-1] + 1 if upper.size else 0)
+    return float(np.clip(top - (y0 + edge), 0.0, 0.25 * width)), float(np.clip(skin, 2.0, 0.3 * width))
+
+
+@dataclass(frozen=True)
+class Lid:
+    """One upper eyelid: its box, edge, travel, and the photo's skin colour over the eye."""
+
+    rows: slice
+    cols: slice
+    ys: np.ndarray  # (h, 1) row coordinates of the box
+    top: np.ndarray  # (w,) upper lid edge in each column
+    reach: np.ndarray  # (w,) how far the edge travels to meet the lower lid
+    lash: float  # thickness of the lash line
+    skin: np.ndarray  # (h, w, 3) the colour the skin around the eye has, carried smoothly over the eye
+    lit: np.ndarray  # (h, w, 3) the same of its lit skin only
+    crease: float  # how far above the photo's lash line its lid's fold lies: a closing lid smooths it away
+    lashes: np.ndarray  # (3,) the lash line's colour
+    across: np.ndarray  # (w,) 1 mid-eye, 0 at its corners: the lid's paint fades out sideways
+    rise: np.ndarray  # (w,) 1 mid-eye, 0 at its corners: how much of the fold above the lid takes in
+    texture: np.ndarray  # (h, w) the skin under the eye's relief, as a share of its brightness
+
+    @classmethod
+    def build(cls, eye: np.ndarray, image: np.ndarray, grey: np.ndarray, iod: float) -> "Lid":
+        size = image.shape[0]
+        lash = max(0.028 * iod, 1.5)
+        lift, skin_h = lid_lift(grey, eye, lash)
+        x0, x1 = int(np.floor(eye[0, 0])), int(np.ceil(eye[3, 0])) + 1
+        width = x1 - x0
+        cols = np.arange(x0, x1, dtype=np.float32)
+        across = lens(cols, (eye[0, 0] + eye[3, 0]) / 2, width / 2)
+        top = arc(cols, eye[[0, 1, 2, 3]]) - lift * across
+        bottom = arc(cols, eye[[0, 5, 4, 3]])
+        reach = np.maximum(bottom - top, 0) + 1.0 * across  # a pixel past the lower lid: the lashes meet
+        y0 = max(int(np.floor(top.min() - 1.5 * lash - 3 * (skin_h + 2))) - 3, 0)
+        y1 = min(int(np.ceil(bottom.max() + lash)) + 3, size)
+        x0c, x1c = max(x0, 0), min(x1, size)
+        keep = slice(x0c - x0, x1c - x0)
+        # The lid's colour: the skin around the eye carried over it (a deep-set eye's shadow and all), so it meets
+        # the photo without a seam on any side; lower, where a closed lid bulges into the light, partly the lit
+        # skin around the eye, its shadows left out.
+        opening = np.concatenate([np.stack([cols, top], 1), np.stack([cols, bottom], 1)[::-1]])
+        box = (slice(y0, y1), slice(x0c, x1c))
+        skin = _skin_over(image, opening, lash, width, box)
+        lit = _skin_over(image, opening, lash, width, box, darkest=LIT)
+        line = [image[int(np.clip(round(t), 0, size - 1)), c] for t, c in zip(top[keep], range(x0c, x1c))]
+        line = np.array(line, np.float32).reshape(-1, 3)
+        luma = line @ np.array([0.299, 0.587, 0.114], np.float32)
+        lashes = line[luma <= np.percentile(luma, 30)].mean(0) if len(line) else skin.mean((0, 1)) * 0.4
+        # The paint fades out over the eye's width's last 15 % at each corner, where the lids meet anyway.
+        fade = smoothstep(0.0, 0.15 * width, np.minimum(cols - eye[0, 0], eye[3, 0] - cols))
+        texture = _under_eye_relief(grey, slice(y0, y1), slice(x0c, x1c), int(bottom.max() + 0.1 * width))
+        return cls(slice(y0, y1), slice(x0c, x1c), np.arange(y0, y1, dtype=np.float32)[:, None], top[keep],
+                   reach[keep], lash, skin, lit, max(skin_h + 2.0 - 0.5 * lash, 0.0),
+                   np.minimum(lashes, skin.mean((0, 1)) * 0.6).astype(np.float32), fade[keep].astype(np.float32),
+                   (across[keep] ** 2).astype(np.float32), texture)
+
+    def paint(self, out: np.ndarray, closure: float, look: PhotoLook) -> None:
+        """Paint the lid `closure` (0..1) closed into `out` (which the head has not moved: see FaceRig)."""
+        edge = self.top + closure * self.reach  # where the lashes are now
+        start = self.top - 1.5 * self.lash  # the photo's own lash line is covered too
+        # Above, the lid takes in the photo's skin up past its fold, which a closing lid stretches smooth; at the
+        # eye's corners, where the lid does not move, it fades out.
+        reach_up = start - self.crease * self.rise * min(1.0, 2 * closure)
+        u = (self.ys - reach_up) / np.maximum(edge - reach_up, 1.0)  # 0 where the lid begins, 1 at the lashes
+        shade = 1.0 + 0.05 * np.sin(np.pi * np.clip(u, 0, 1)) - 0.16 * smoothstep(0.6, 1.0, u)
+        region = out[self.rows, self.cols].astype(np.float32)
+        # Its top is the photo's own skin, turning into the smooth lid above the fold: all lid from just above
+        # the photo's fold down (a fold left showing reads as an open eye's lid).
+        bulge = LIT_SHARE * smoothstep(0.2, 0.6, u)[..., None]
+        base = self.skin * (1 - bulge) + self.lit * bulge
+        body = look.paint(base * (shade + self.texture)[..., None], (self.rows, self.cols))
+        fold = self.crease * self.rise * min(1.0, 2 * closure)
+        into = smoothstep(reach_up - 2 * fold - 1.0, reach_up - 0.3 * fold, self.ys)[..., None]
+        colour = region * (1 - into) + body * into
+        lash = np.exp(-0.5 * ((self.ys - edge) / (0.45 * self.lash)) ** 2)[..., None] * min(1.0, 3 * closure)
+        colour = colour * (1 - lash) + self.lashes * lash
+        cover = smoothstep(reach_up - 2 * fold - 2.0, reach_up - 2 * fold, self.ys) * (
+            1 - smoothstep(edge + 0.3 * self.lash, edge + 0.9 * self.lash, self.ys))
+        cover = cover * self.across[None] * min(1.0, 4 * closure)
+        cover = cv2.GaussianBlur(cover.astype(np.float32), (0, 0), look.softness * 0.7)
+        out[self.rows, self.cols] = (region + (colour - region) * cover[..., None]).clip(0, 255).astype(np.uint8)
+
+
+def _skin_over(image: np.ndarray, opening: np.ndarray, lash: float, width: int, box: tuple[slice, slice],
+               darkest: float = 0.0) -> np.ndarray:
+    """The colour of the skin around an eye, carried smoothly over it, in `box` (h, w, 3 float32).
+
+    A blur of the photo with the eye's opening (`opening`, a polygon, widened by its lashes) left out, and any
+    pixel darker than `darkest` times the median (shadow, brows, frames) or much brighter (an eye's white the
+    landmarks missed, a glint), normalised by how much each blur took in.
+    """
+    size = image.shape[0]
+    pad = int(0.5 * width) + 2
+    by0, bx0 = max(box[0].start - pad, 0), max(box[1].start - pad, 0)
+    by1, bx1 = min(box[0].stop + pad, size), min(box[1].stop + pad, image.shape[1])
+    patch = image[by0:by1, bx0:bx1].astype(np.float32)
+    skin = np.ones(patch.shape[:2], np.uint8)
+    cv2.fillPoly(skin, [np.round(opening - (bx0, by0)).astype(np.int32)], 0)
+    grow = 2 * int(np.ceil(lash)) + 1
+    skin = cv2.erode(skin, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (grow, grow)))
+    if skin.any():
+        luma = patch @ np.array([0.299, 0.587, 0.114], np.float32)
+        middle = np.median(luma[skin > 0])
+        skin[(luma < darkest * middle) | (luma > BRIGHTEST * middle)] = 0
+    sigma = max(2.0, 0.15 * width)
+    weight = cv2.GaussianBlur(skin.astype(np.float32), (0, 0), sigma)[..., None]
+    fallback = patch[skin > 0].mean(0) if skin.any() else patch.reshape(-1, 3).mean(0)
+    # Where the blur took in (almost) nothing, the mean of what was kept takes over, smoothly.
+    colour = (cv2.GaussianBlur(patch * skin[..., None], (0, 0), sigma) + 0.02 * fallback) / (weight + 0.02)
+    return colour[box[0].start - by0:box[0].stop - by0, box[1].start - bx0:box[1].stop - bx0].astype(np.float32)
+
+
+def _under_eye_relief(grey: np.ndarray, rows: slice, cols: slice, below: int) -> np.ndarray:
+    """The relief of the skin under the eye (creases, folds: what a blur the size of a crease removes, less the
+    grain, which the painter adds anyway), as many rows as the lid's box, mirrored so that the skin nearest the eye
+    lies nearest the lashes; a share of the skin's brightness, tempered. Its strongest tenth (a glasses frame, a
+    lash) is clipped: only skin is wanted."""
+    h, w = rows.stop - rows.start, cols.stop - cols.start
+    y0 = min(max(below, 0), grey.shape[0] - 1)
+    patch = grey[y0:min(y0 + h, grey.shape[0]), cols].astype(np.float32)
+    if patch.shape[0] < 4 or w < 4:
+        return np.zeros((h, w), np.float32)
+    relief = (cv2.GaussianBlur(patch, (0, 0), 1.0) - cv2.GaussianBlur(patch, (0, 0), max(2.0, 0.1 * w)))
+    relief /= patch.mean() + 1.0
+    low, high = np.percentile(relief, [5, 95])
+    relief = RELIEF * np.clip(relief, low, high)[::-1]
+    return np.resize(relief, (h, w)) if relief.shape[0] < h else relief[:h]
+
+
+@dataclass(frozen=True)
+class EyeFields:
+    """Gaze and brow displacement fields over the rig's region of interest, per unit of control."""
+
+    gaze: np.ndarray  # x: source offset for a full look to the image's right
+    brows: np.ndarray  # y: source offset for a full lift
+
+    @classmethod
+    def build(cls, lm: np.ndarray, iod: float, xs: np.ndarray, ys: np.ndarray) -> "EyeFields":
+        gaze = np.zeros_like(xs)
+        for eye in (lm[EYE_L], lm[EYE_R]):
+            width = eye[3, 0] - eye[0, 0]
+            cx = (eye[0, 0] + eye[3, 0]) / 2
+            top, bottom = curve(xs[0], eye[[0, 1, 2, 3]]), curve(xs[0], eye[[0, 5, 4, 3]])
+            inside = smoothstep(top, top + 0.08 * width, ys) * smoothstep(bottom, bottom - 0.08 * width, ys)
+            gaze -= GAZE_REACH * width * lens(xs, cx, 0.42 * width) * inside  # the eye looks right: sample left
+        brows = np.zeros_like(xs)
+        for brow, eye in ((lm[BROW_L], lm[EYE_L]), (lm[BROW_R], lm[EYE_R])):  # each brow over its own eye
+            line = curve(xs[0], brow)
+            lid = np.maximum(curve(xs[0], eye[[0, 1, 2, 3]]) - 0.05 * iod, line + 0.15 * iod)
+            across = lens(xs, brow[:, 0].mean(), 0.65 * (brow[:, 0].max() - brow[:, 0].min()) + 2)
+            down = 1 - smoothstep(line + 0.1 * iod, lid, ys)  # the lid's crease stays
+            up = smoothstep(line - 0.7 * iod, line - 0.1 * iod, ys)
+            brows += BROW_LIFT * iod * across * np.minimum(down, up)
+        return cls(gaze.astype(np.float32), brows.astype(np.float32))

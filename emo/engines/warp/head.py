@@ -1,0 +1,112 @@
+"""The head as a layer over a still scene: only the head, hair and neck move; the background never does.
+
+The head (hair, hat and ears with it) is cut out of the photo once: GrabCut at the motion field's resolution,
+seeded with the face as certain and a generous ellipse as likely. Its motion is a turn, nod and tilt with parallax
+that fades down the neck, computed at 1/LOW resolution (it is smooth). Each frame the head layer is warped and laid
+over a still plate: the photo with the head painted out (OpenCV's Telea inpainting), which shows only in the thin
+band the moving head uncovers. Door frames, windows and the frame's edges therefore stay exactly as they are.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from ...face import FACE_IN_FRAME
+from .shapes import smoothstep
+
+LOW = 4  # the motion field is computed at 1/LOW resolution and upsampled
+MATTE_SOFT = 0.004  # the matte's edge, Gaussian sigma as a share of the frame
+PLATE_RADIUS = 0.012  # Telea inpainting radius, as a share of the frame
+BORDER = 1 / 11  # share of the frame along its borders that never moves
+
+
+class HeadLayer:
+    def __init__(self, image: np.ndarray, lm: np.ndarray, iod: float):
+        size = self.size = image.shape[0]
+        n = size // LOW
+        ys, xs = (np.mgrid[0:n, 0:n].astype(np.float32) + 0.5) * LOW - 0.5
+        face_w = lm[16, 0] - lm[0, 0]
+        brow_y, chin_y = lm[17:27, 1].min(), lm[8, 1]
+        face_h = chin_y - brow_y
+        cx, cy = lm[27:31, 0].mean(), (brow_y + chin_y) / 2
+        r = np.hypot((xs - cx) / (0.7 * face_w), (ys - (cy - 0.2 * face_h)) / (0.95 * face_h))
+        head = _cut_out(image, lm, r, n)
+        weight = self._weight(head, r, xs, ys, chin_y, face_w, face_h)
+        self.pivot = np.array([cx, chin_y + 0.35 * face_h], np.float32)
+        rf = np.hypot((xs - cx) / (0.55 * face_w), (ys - cy) / (0.7 * face_h))
+        nose = np.exp(-((xs - lm[30, 0]) ** 2 + (ys - lm[30, 1]) ** 2) / (2 * (0.22 * iod) ** 2))
+        depth = (np.clip(1 - rf ** 2, 0, 1) + 0.35 * nose) * 0.5 * face_w
+        # A close-up moves as much on screen as a framed face, not more: the camera is nearer, not the head livelier.
+        closeness = min(1.0, FACE_IN_FRAME * size / max(face_w, 1.0))
+        self.terms = closeness * np.stack([weight * (xs - self.pivot[0]), weight * (ys - self.pivot[1]),
+                                           weight * depth])
+        self.low_grid = np.dstack([xs, ys]) / LOW  # low-res pixel coordinates of each low-res sample
+        # The layer: the head and the neck under it (the body below stays in the plate), with a soft edge.
+        person = (head | (r < 1.0)) & (ys < chin_y + 0.6 * face_h)
+        matte = cv2.resize(person.astype(np.float32), (size, size), interpolation=cv2.INTER_LINEAR)
+        self.matte = cv2.GaussianBlur(matte, (0, 0), MATTE_SOFT * size)
+        moves = cv2.resize(weight, (size, size)) > 0.02
+        rows, cols = np.nonzero(moves)
+        self.moving = (slice(max(rows.min() - 2 * LOW, 0), min(rows.max() + 2 * LOW, size)),
+                       slice(max(cols.min() - 2 * LOW, 0), min(cols.max() + 2 * LOW, size)))
+        # Painted out only where the head can move away: the still neck and collar under the matte stay the photo.
+        self.plate = _plate(image, (self.matte > 0.02) & moves)
+
+    def _weight(self, head, r, xs, ys, chin_y, face_w, face_h) -> np.ndarray:
+        """How much each (low-res) pixel turns with the head: 1 over the face, hair and hat, fading to 0 down the
+        neck, towards the frame's borders, and outside the head over the background (hidden there by the plate)."""
+        outside = cv2.distanceTransform((~head).astype(np.uint8), cv2.DIST_L2, 3) * LOW  # pixels to the head
+        around = 1 - smoothstep(0.0, 0.3 * face_w, outside)
+        neck = 1 - smoothstep(chin_y, chin_y + 0.45 * face_h, ys)
+        face = 1 - smoothstep(0.9, 1.45, r)
+        edge = np.minimum(np.minimum(xs, self.size - 1 - xs), np.minimum(ys, self.size - 1 - ys))
+        return np.maximum(face, around * neck) * smoothstep(BORDER * self.size, self.size / 6, edge)  # borders still
+
+    def forward(self, yaw: float, pitch: float, roll: float) -> np.ndarray:
+        """Forward displacement (low-res, (n, n, 2)) of each source point."""
+        ax, ay, az = self.terms
+        cos, sin = np.cos(roll) - 1, np.sin(roll)
+        fx = cos * ax - sin * ay + np.sin(yaw) * az
+        fy = sin * ax + cos * ay + np.sin(pitch) * az
+        return np.dstack([fx, fy]).astype(np.float32)
+
+    def backward(self, fwd: np.ndarray) -> np.ndarray:
+        """Full-size backward displacement (where each pixel's content came from, minus the pixel): the forward
+        field inverted with one fixed-point step at low resolution, then upsampled."""
+        back = cv2.remap(fwd, self.low_grid[..., 0] - fwd[..., 0] / LOW, self.low_grid[..., 1] - fwd[..., 1] / LOW,
+                         cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        return cv2.resize(back, (self.size, self.size), interpolation=cv2.INTER_LINEAR)
+
+    def composite(self, layer: np.ndarray, head_map: np.ndarray, region: tuple[slice, slice]) -> np.ndarray:
+        """The warped head layer (pixels of `region`) over the still plate; `head_map` is the head motion's own map
+        for that region, which carries the matte."""
+        matte = cv2.remap(self.matte, head_map[..., 0], head_map[..., 1], cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        return cv2.blendLinear(layer, self.plate[region], matte, 1.0 - matte)
+
+
+def _cut_out(image: np.ndarray, lm: np.ndarray, r: np.ndarray, n: int) -> np.ndarray:
+    """The head (with hair and hat) at n x n: GrabCut seeded with the face's hull as certain and r < 1.2 as likely;
+    an ellipse around the face should the cut fail."""
+    small = cv2.resize(image, (n, n), interpolation=cv2.INTER_AREA)
+    seeds = np.where(r < 1.2, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
+    seeds[[0, -1], :] = seeds[:, [0, -1]] = cv2.GC_BGD
+    cv2.fillConvexPoly(seeds, cv2.convexHull(((lm + 0.5) / LOW - 0.5).astype(np.int32)), cv2.GC_FGD)
+    cv2.setRNGSeed(0)  # GrabCut starts from k-means: the same photo must give the same video
+    try:
+        cv2.grabCut(cv2.cvtColor(small, cv2.COLOR_RGB2BGR), seeds, None, np.zeros((1, 65)), np.zeros((1, 65)), 3,
+                    cv2.GC_INIT_WITH_MASK)
+        head = np.isin(seeds, (cv2.GC_FGD, cv2.GC_PR_FGD))
+    except cv2.error:  # e.g. a flat photo with nothing to tell apart
+        head = np.zeros_like(seeds, bool)
+    return head | (r < 1.0)
+
+
+def _plate(image: np.ndarray, person: np.ndarray) -> np.ndarray:
+    """The photo with the person painted out, at half size for speed (only a thin band of it ever shows)."""
+    half = cv2.resize(image, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+    mask = cv2.resize(person.astype(np.uint8), (half.shape[1], half.shape[0]), interpolation=cv2.INTER_NEAREST)
+    mask = cv2.dilate(mask, np.ones((3, 3), np.uint8))
+    filled = cv2.inpaint(half, mask, max(2.0, PLATE_RADIUS * image.shape[0] / 2), cv2.INPAINT_TELEA)
+    filled = cv2.resize(filled, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_LINEAR)
+    return np.where(person[..., None], filled, image)

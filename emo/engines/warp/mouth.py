@@ -1,0 +1,250 @@
+"""The mouth: fields that open, close and widen it, and a painter for what opening shows, made from the photo.
+
+Opening drops the jaw (the lower lip, the chin) and lifts the upper lip a little, along an almond that is widest
+mid-mouth and shut at the corners. Teeth belong to the skull: when the photo shows its upper teeth the jaw opens
+below their edge, found in the photo column by column, so they stay whole. A photo whose mouth is open (a dark
+cavity between its lips, not a toothy smile) rests closed: the jaw rises until the lower lip meets the upper one,
+and opens from there. Rounding draws the corners in and spreading pulls them out; the middle of the mouth stays, so
+teeth the photo shows are covered or uncovered at the sides instead of squeezed.
+
+What the parted lips show, where the photo has nothing to show, is a real mouth's inside (teeth, tongue, the dark
+behind them: assets/, from a public-domain photo) fitted to the gap and made the photo's own: its darks as dark
+as the photo's nostrils, its teeth as bright as the photo's teeth or the whites of its eyes, its colour turned to
+the photo's lips' hue and saturation (a black-and-white photo gets a grey mouth, a sepia one a sepia mouth), then
+softened to the photo's sharpness and given its grain. The upper teeth and the lower teeth keep their size as the
+mouth opens and closes; the dark between them takes up the difference. A photo that shows its own upper teeth
+keeps them, and only the inside below them is added.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .head import BORDER
+from .look import PhotoLook, to_lab, to_rgb
+from .shapes import apart, curve, sample, smoothstep
+
+LIP_LIFT = 0.2  # share of the mouth's opening made by the upper lip rising; the jaw drops the rest
+WIDEST = 0.36  # inner-lip gap of a wide sung "ah", in inter-ocular distances, photo's own gap included
+CORNER_RAMP = 3.0  # how much longer the jaw's drop takes to build up under the mouth corners than mid-mouth
+WIDEN_STILL = 0.5  # share of the mouth's half-width, about its middle, that rounding and spreading leave in place
+OPEN_PHOTO = 0.06  # inner-lip gap (inter-ocular) from which a photo's mouth counts as open
+DARK_INSIDE = 0.8  # ... if what its lips frame is darker than this share of its lips: a cavity, not teeth
+FLESH_SHADE = 0.75  # the inside of a mouth is in shade: its flesh less saturated than the lips outside
+SEAM = 0.015  # half the thickness (inter-ocular) of the dark line where closed lips meet
+ASSETS = Path(__file__).parent / "assets"
+
+
+def lip_sides(dx, half: float):
+    """How much of a lip-width change reaches a point `dx` from the mouth's middle: none over the middle, all by the
+    corners."""
+    return smoothstep(WIDEN_STILL * half, half, np.abs(dx))
+
+
+@dataclass(frozen=True)
+class Interior:
+    """The inside of an open mouth, rectified (across: the inner lips' width; down: upper to lower inner lip) and
+    recoloured for one photo."""
+
+    texture: np.ndarray  # (h, w, 3) float32 RGB
+    upper_teeth: float  # fraction of the height the upper teeth take at the top ...
+    lower_teeth: float  # ... and the lower teeth at the bottom
+    aspect: float  # its height over its width, as it was in its photo (a wide-open mouth)
+
+    @classmethod
+    def for_look(cls, look: PhotoLook) -> "Interior":
+        rgb, meta = _donor()
+        lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)
+        # Lightness: its darks to the photo's darkest (deeper still), its teeth to the photo's teeth.
+        dark_d, teeth_d = np.percentile(lab[..., 0], [5, 97])
+        dark_t, teeth_t = 0.8 * to_lab(look.dark)[0], to_lab(look.teeth)[0]
+        lab[..., 0] = dark_t + (lab[..., 0] - dark_d) * (teeth_t - dark_t) / max(teeth_d - dark_d, 1.0)
+        # Colour: flesh (tongue, gums, the inside of the lips) takes the photo's lips' colour, as saturated as the
+        # donor's flesh is against the donor's lips, less the mouth's shade; teeth, with little colour, take the
+        # photo's teeth's.
+        lips_d = np.asarray(meta["lips_lab"][1:], np.float32)
+        flesh = np.clip(np.hypot(lab[..., 1], lab[..., 2]) / max(float(np.hypot(*lips_d)), 1e-3), 0, 1)[..., None]
+        ab = FLESH_SHADE * flesh * to_lab(look.lips)[1:] + (1 - flesh) * to_lab(look.teeth)[1:]
+        lab[..., 1:] = ab
+        texture = to_rgb(lab)
+        return cls(texture.astype(np.float32), meta["upper_teeth_end"], 1 - meta["lower_teeth_start"],
+                   meta["height_over_width"])
+
+
+@lru_cache(maxsize=1)
+def _donor() -> tuple[np.ndarray, dict]:
+    """The committed mouth interior (float32 RGB 0..1) and its description (see scripts/make_mouth_donor.py)."""
+    bgr = cv2.imread(str(ASSETS / "mouth_interior.png"), cv2.IMREAD_COLOR)
+    meta = json.loads((ASSETS / "mouth_interior.json").read_text())
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB).astype(np.float32) / 255, meta
+
+
+class Mouth:
+    """Fields over the rig's region of interest (`xs`, `ys`: its pixel coordinates) and the interior painter."""
+
+    def __init__(self, image: np.ndarray, lm: np.ndarray, iod: float, look: PhotoLook, xs: np.ndarray,
+                 ys: np.ndarray):
+        self.iod, self.look = iod, look
+        self.interior = Interior.for_look(look)
+        col = xs[0]
+        grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+        upper, lower = curve(col, lm[[60, 61, 62, 63, 64]]), curve(col, lm[[60, 67, 66, 65, 64]])
+        mx = (lm[60, 0] + lm[64, 0]) / 2
+        self.half = half = max((lm[64, 0] - lm[60, 0]) / 2, 2.0)
+        gap = np.maximum(lower - upper, 0)
+        photo_gap = float(np.interp(mx, col, gap))
+        inside = _inside_luma(grey, lm)
+        lips_luma = float(np.dot(look.lips, [0.299, 0.587, 0.114]))
+        # An open mouth (a cavity or tongue between the lips) rests closed; a smile showing its teeth keeps it.
+        self.rests_closed = photo_gap > OPEN_PHOTO * iod and inside < DARK_INSIDE * lips_luma
+        self.photo_gap = photo_gap if self.rests_closed else 0.0
+        parted = photo_gap > 0.05 * iod
+        self.draw_teeth = not parted  # a photo with parted lips shows its own teeth (or their absence)
+        seam = (upper + lower) / 2
+        if parted and not self.rests_closed:
+            seam = np.maximum(seam, _teeth_edge(grey, col, upper, lower, mx, half, iod))
+        self.seam, self.seam_x = seam, col
+        self.centre = np.array([mx, np.interp(mx, col, seam)])
+        shape = apart(col, mx, half)
+        jaw_half = (lm[12, 0] - lm[4, 0]) / 2
+        chin = 1 - smoothstep(0.45 * jaw_half, 1.05 * jaw_half, np.abs(col - mx))
+        # Under the chin the jaw's motion fades out, before the frame's bottom border at the latest (that stays).
+        fade_end = max(min(lm[8, 1] + 0.55 * iod, image.shape[0] * (1 - BORDER)), lm[8, 1] + 0.15 * iod)
+        below_chin = 1 - smoothstep(lm[8, 1], fade_end, ys)
+        lip_depth = max(lm[57, 1] - lm[66, 1], 0.05 * iod)
+
+        # Opening, per pixel of gap: how far up (+) each pixel samples the photo. Under the parting the drop grows
+        # from the lips' to the chin's over the lower lip; towards the corners over a longer stretch of skin, so
+        # the corners bend instead of shearing. Above, the upper lip rises (never anything above the nose).
+        t = np.clip((ys - seam) / (lip_depth * (1 + CORNER_RAMP * (1 - shape))), 0, 1)
+        jaw = np.where(ys >= seam, ((1 - t) * shape + t * chin) * below_chin, 0)
+        self.lip_lift = LIP_LIFT if self.draw_teeth else 0.0
+        lift = np.where(ys < seam, shape * smoothstep(lm[33, 1], seam, ys), 0)
+        self.open_field = ((1 - self.lip_lift) * jaw - self.lip_lift * lift).astype(np.float32)
+        # A photo's open mouth has this much less room left: the widest stays natural.
+        self.headroom = 1.0 if self.rests_closed else float(np.clip(1 - photo_gap / (WIDEST * iod), 0.4, 1.0))
+
+        # Closing (open photos only), per pixel: the lips meet halfway across the photo's gap, each travelling half
+        # of it column by column (so nothing moves at the corners, where the gap is nil); below, the rise grows to
+        # the chin's as a whole over the lower lip, as in opening; above, it fades out before the nose.
+        if self.rests_closed:
+            # The open mouth reaches the lips' outer corners (its inner landmarks stop short of them).
+            upper = curve(col, lm[[48, 61, 62, 63, 54]])
+            lower = curve(col, lm[[48, 67, 66, 65, 54]])
+            share = np.maximum(lower - upper, 0) / max(photo_gap, 1e-3)
+            middle = (upper + lower) / 2
+            t = np.clip((ys - lower) / (lip_depth * (1 + CORNER_RAMP * (1 - shape))), 0, 1)
+            rise = np.where(ys >= middle, ((1 - t) * share + t * chin) * below_chin, 0)
+            fall = np.where(ys < middle, share * smoothstep(lm[33, 1], middle, ys), 0)
+            self.close_field = (0.5 * (rise - fall)).astype(np.float32)
+
+        # Lip width: the corners move (spread widens, rounding narrows), the middle of the mouth stays.
+        dx, dy = xs - self.centre[0], ys - self.centre[1]
+        window = np.exp(-(dx / (1.7 * half)) ** 2 - (dy / (1.1 * half)) ** 2)
+        self.widen_field = (-dx * window * lip_sides(dx, half)).astype(np.float32)
+
+    def gaps(self, open_iod: float) -> tuple[float, float]:
+        """(opening, closing) in pixels for the plan's opening (inter-ocular distances over closed lips)."""
+        if not self.rests_closed:
+            return open_iod * self.iod * self.headroom, 0.0
+        target = open_iod * self.iod
+        # Closing goes a little past the landmarks' lip edges (a few pixels of teeth sit on them) as lips press.
+        press = 1 + max(2.0, 0.03 * self.iod) / max(self.photo_gap, 1e-3)
+        return max(target - self.photo_gap, 0.0), max(self.photo_gap - target, 0.0) * press
+
+    # ----------------------------------------------------------------------------------------------- painting
+
+    def paint(self, out: np.ndarray, open_px: float, widen: float, fwd: np.ndarray, low: int) -> None:
+        """Fill the gap the lips opened beyond the photo's, following the head (`fwd`, low-res, 1/`low` scale)."""
+        if open_px < 0.5:
+            return
+        mx, half, size = self.centre[0], self.half, out.shape[0]
+        xs = np.linspace(mx - half, mx + half, 24, dtype=np.float32)
+        seam = np.interp(xs, self.seam_x, self.seam)
+        gap = open_px * apart(xs, mx, half)
+        # The parting's dark line, stretched apart, would outline the opening: the inside covers it.
+        cover = min(SEAM * self.iod, 0.25 * open_px) * apart(xs, mx, half) ** 0.5
+        top = np.stack([xs, seam - self.lip_lift * gap - cover], 1)
+        bottom = np.stack([xs, seam + (1 - self.lip_lift) * gap + cover], 1)
+        poly = np.concatenate([top, bottom[::-1]])
+        dx = poly[:, 0] - mx
+        poly[:, 0] += widen * dx * 0.8 * lip_sides(dx, half)  # as widen_field moves the lips
+        poly += sample(fwd, poly / low)  # follow the head
+        soft = self.look.softness
+        pad = int(np.ceil(3 * soft)) + 2
+        x0, y0 = np.floor(poly.min(0)).astype(int) - pad
+        x1, y1 = np.ceil(poly.max(0)).astype(int) + pad + 1
+        x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, size), min(y1, size)
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            return
+        shift = 8  # sub-pixel polygon fill, then softened as the photo is soft
+        mask = np.zeros((y1 - y0, x1 - x0), np.float32)
+        cv2.fillPoly(mask, [((poly - (x0, y0)) * (1 << shift)).astype(np.int32)], 1.0, cv2.LINE_AA, shift)
+        mask = cv2.GaussianBlur(mask, (0, 0), soft)[..., None]
+        gy, gx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+        n = len(xs)
+        top_y, bottom_y = curve(gx[0], poly[:n]), curve(gx[0], poly[n:])
+        width = half * (1 + widen)
+        inside = self._interior(gx - poly[:, 0].mean(), gy - top_y, np.maximum(bottom_y - top_y, 1e-3), width)
+        inside = cv2.GaussianBlur(self.look.paint(inside, (slice(y0, y1), slice(x0, x1))), (0, 0), soft * 0.7)
+        alpha = mask * min(open_px / 2.0, 1.0)
+        patch = out[y0:y1, x0:x1].astype(np.float32)
+        out[y0:y1, x0:x1] = (patch * (1 - alpha) + inside * alpha).clip(0, 255).astype(np.uint8)
+
+    def _interior(self, dx: np.ndarray, down: np.ndarray, gap: np.ndarray, half: float) -> np.ndarray:
+        """Colours of the mouth's inside at each pixel, `dx` from its middle and `down` px under its upper edge, in a
+        column whose gap is `gap` px: the rectified interior sampled so that its teeth keep their natural height."""
+        inner = self.interior
+        natural = inner.aspect * 2 * half  # the interior's height at this width, as in its photo
+        top = np.minimum(inner.upper_teeth * natural if self.draw_teeth else 0.0, 0.7 * gap)
+        bottom = np.minimum(inner.lower_teeth * natural, np.maximum(gap - top - 0.12 * natural, 0))
+        middle = np.maximum(gap - top - bottom, 1e-3)
+        start = 0.0 if self.draw_teeth else inner.upper_teeth  # a photo with its own upper teeth keeps them
+        v = np.where(down < top, inner.upper_teeth * down / np.maximum(top, 1e-3),
+                     np.where(down > gap - bottom,
+                              1 - inner.lower_teeth * (gap - down) / np.maximum(bottom, 1e-3),
+                              start + (1 - inner.lower_teeth - start) * (down - top) / middle))
+        h, w = inner.texture.shape[:2]
+        map_x = ((np.clip(dx / half, -1, 1) + 1) / 2 * (w - 1)).astype(np.float32)
+        map_y = (np.clip(v, 0, 1) * (h - 1)).astype(np.float32)
+        colour = cv2.remap(inner.texture, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        side = np.clip(np.abs(dx) / half, 0, 1)
+        return colour * (1 - 0.3 * side ** 2)[..., None]  # the cheeks shade the sides
+
+
+def _inside_luma(grey: np.ndarray, lm: np.ndarray) -> float:
+    """Median brightness between the inner lips (the photo's own mouth opening); large when there is none."""
+    mask = np.zeros(grey.shape, np.uint8)
+    cv2.fillPoly(mask, [np.round(lm[60:68]).astype(np.int32)], 1)
+    inside = grey[mask > 0]
+    return float(np.median(inside)) if inside.size >= 10 else 255.0
+
+
+def _teeth_edge(grey: np.ndarray, col: np.ndarray, upper: np.ndarray, lower: np.ndarray, mx: float, half: float,
+                iod: float) -> np.ndarray:
+    """Where the photo's upper teeth end, per column (y, pixels): the sharpest fall from bright to dark going down
+    in the lower half of the gap. Columns without a clear edge, and the edge's wiggles, take a running median of
+    their neighbours', so the jaw opens along the teeth's own line."""
+    edge = np.full(len(col), np.nan, np.float32)
+    for c in np.flatnonzero(np.abs(col - mx) < 0.85 * half):
+        y0, y1 = int((upper[c] + lower[c]) / 2), int(np.ceil(lower[c] + 0.03 * iod)) + 1
+        if y0 < 1 or y1 >= grey.shape[0] or y1 - y0 < 3:
+            continue
+        x = int(col[c])
+        profile = grey[y0 - 1:y1 + 1, x - 1:x + 2].astype(np.float32).mean(1)
+        fall = profile[:-2] - profile[2:]  # central difference, + where it darkens going down
+        if fall.max() > 12:  # a clear edge
+            edge[c] = y0 + int(np.argmax(fall)) + 0.5
+    found = np.flatnonzero(~np.isnan(edge))
+    middle = (lower + upper) / 2
+    if found.size < 3:
+        return middle
+    offsets = edge[found] - lower[found]
+    window = max(3, int(0.15 * half) | 1)
+    smooth = np.array([np.median(offsets[max(i - window // 2, 0):i + window // 2 + 1]) for i in range(len(found))])
+    return np.interp(np.arange(len(col)), found, smooth) + lower
