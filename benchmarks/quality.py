@@ -53,7 +53,8 @@ FPS = 25
 PHOTOS = sorted((ROOT / "examples").glob("*.jpg"))
 SHARED = ROOT.parent / "shared" / "data"
 MEASURE_PYTHON = ROOT / ".venv-measure" / "bin" / "python"
-OPEN_PHOTO = 0.08  # inner-lip gap (inter-ocular) from which a photo counts as open-mouthed: it should rest closed
+OPEN_PHOTO = 0.08  # inner-lip gap (inter-ocular) from which a photo's mouth counts as open ...
+DARK_INSIDE = 0.8  # ... when what the lips frame is darker than this share of the lips (a cavity, not a smile's teeth)
 GREY_CHROMA = 4.0  # a photo whose mouth area's Lab chroma (95th percentile) is under this is grey
 MEASURED_BY = ("MediaPipe FaceMesh 0.10.14 (mouth, eyelids; benchmarks/facemesh.py) where .venv-measure exists, else "
                "dlib 20 HOG detector + shape_predictor_68_face_landmarks (mouth, eyelids) + "
@@ -281,6 +282,17 @@ def mouth_box(lm68: np.ndarray, pad: float = 0.35) -> tuple[slice, slice]:
     return slice(max(int(y0), 0), int(y1) + 1), slice(max(int(x0), 0), int(x1) + 1)
 
 
+def dark_inside(rgb: np.ndarray, lm68: np.ndarray) -> bool:
+    """Whether what the photo's lips frame is a dark cavity (an open mouth) rather than teeth (a smile)."""
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    inner, outer = np.zeros_like(grey), np.zeros_like(grey)
+    cv2.fillPoly(inner, [np.round(lm68[60:68]).astype(np.int32)], 1)
+    cv2.fillPoly(outer, [np.round(lm68[48:60]).astype(np.int32)], 1)
+    lips = grey[(outer > 0) & (inner == 0)]
+    inside = grey[inner > 0]
+    return inside.size >= 10 and float(np.median(inside)) < DARK_INSIDE * float(np.median(lips))
+
+
 def chroma(rgb: np.ndarray) -> np.ndarray:
     """CIE Lab chroma (sqrt(a^2 + b^2)) per pixel."""
     lab = cv2.cvtColor(rgb.astype(np.float32) / 255, cv2.COLOR_RGB2Lab)
@@ -411,7 +423,7 @@ def measure_video(frames: np.ndarray, portrait: np.ndarray, audio: Audio, identi
     voiced = db > peak - VOICE_OFF_DB
     quiet = uniform_filter1d(voiced.astype(float), 2 * VOICE_MARGIN + 1) == 0
     own = float(fm_still["mouth"][0]) if fm else float(mouth_opening(still.lm68)[0])
-    rest_ref = 0.0 if own > OPEN_PHOTO else own
+    rest_ref = 0.0 if own > OPEN_PHOTO and dark_inside(portrait, still.lm68[0]) else own
     off = opening[quiet] - rest_ref
 
     # Identity: the photo against every identity_every-th frame.
@@ -541,6 +553,23 @@ def _measure_case(case: tuple) -> Result:
     return result
 
 
+def faded_copies(folder: Path) -> list[Path]:
+    """A black-and-white and a sepia copy of two real photos (the dev set has no such scan): colour must not creep in."""
+    made = []
+    sources = ((SHARED / "faces-dev" / "d07_smile_teeth.jpg", "bw"), (ROOT / "examples" / "grace_hopper.jpg", "sepia"))
+    for source, kind in sources:
+        grey = cv2.cvtColor(cv2.imread(str(source)), cv2.COLOR_BGR2GRAY).astype(np.float32)
+        if kind == "bw":
+            image = grey
+        else:  # a faded print: low contrast, warm
+            tone = 60 + 0.7 * grey
+            image = np.dstack([tone * 0.78, tone * 0.93, tone * 1.08])  # BGR
+        path = folder / f"{source.stem}_{kind}.jpg"
+        cv2.imwrite(str(path), np.clip(image, 0, 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, 90])
+        made.append(path)
+    return made
+
+
 def photos_from(paths: list[str]) -> list[Path]:
     found = []
     for path in map(Path, paths):
@@ -581,7 +610,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         if args.dev:
-            photos = photos_from([str(SHARED / "faces-dev"), str(ROOT / "examples")])
+            photos = photos_from([str(SHARED / "faces-dev"), str(ROOT / "examples")]) + faded_copies(Path(tmp))
             audios = [preset(s) for s in (args.songs or ["happy-birthday"])] + [dev_song(Path(tmp))]
         else:
             photos = photos_from(args.photos) if args.photos else PHOTOS
