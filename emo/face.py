@@ -173,6 +173,13 @@ def detect_face(rgb: np.ndarray) -> Face:
     return replace(face, notices=face.notices + check_face(face, rgb.shape))
 
 
+def find_faces(rgb: np.ndarray) -> list[Face]:
+    """Every face in an RGB photo down to MIN_FACE_PX wide (a group photo), with landmarks, largest first and
+    unchecked: ``check_face`` says whether each can sing."""
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    return [Face(box, _landmarks(rgb, grey, box, score), score) for box, score in _find_faces(grey, MIN_FACE_PX)]
+
+
 def check_face(face: Face, shape: tuple[int, ...]) -> tuple[str, ...]:
     """Raise a FaceError if this face (in an image of `shape`) cannot be animated well; else the notices it needs."""
     height, width = shape[:2]
@@ -189,16 +196,19 @@ def check_face(face: Face, shape: tuple[int, ...]) -> tuple[str, ...]:
     return (small_notice(face.width),) if face.width < SHARP_FACE_PX else ()
 
 
-def _find_faces(grey: np.ndarray) -> list[tuple[Box, float]]:
+def _find_faces(grey: np.ndarray, smallest: float | None = None) -> list[tuple[Box, float]]:
     """Confident faces as (box in photo pixels, score), largest first.
 
     A fast first pass runs on a copy DETECT_SIDE long. A second, finer pass runs only when a face could have been
-    missed that matters: one big enough to compete with the largest found, or (none found) one just too small,
-    which deserves "too small" rather than "no face".
+    missed that matters: one `smallest` pixels wide or more (a group photo's) or, by default, one big enough to
+    compete with the largest found, or (none found) one just too small, which deserves "too small" rather than
+    "no face".
     """
     scale = min(1.0, DETECT_SIDE / max(grey.shape))
     found = _hog(grey, scale)
-    if found:
+    if smallest is not None:
+        smallest_that_matters = smallest
+    elif found:
         largest = found[0][0][2] - found[0][0][0]
         smallest_that_matters = largest / math.sqrt(DOMINANT_AREA)
     else:
@@ -360,7 +370,7 @@ def _frame(face: Face, shape: tuple[int, ...]) -> tuple[int, int, int]:
     points = face.landmarks
     center_x = float(points[JAW_LEFT, 0] + points[JAW_RIGHT, 0]) / 2
     eyes_y = float(np.mean([c[1] for c in face.eye_centers]))
-    x0, y0, x1, y1 = _core_extent(points)
+    x0, y0, x1, y1 = core_extent(points)
     side = max(round(max(min(face.width / FACE_IN_FRAME, width, height), x1 - x0, y1 - y0)), 1)
     # Where the face would ideally sit, slid as little as needed to stay in the photo and to keep the core.
     left = _place(center_x - side / 2, side, width, x0, x1)
@@ -374,7 +384,7 @@ def _place(start: float, side: float, length: float, core0: float, core1: float)
     return min(max(start, core1 - side), core0)
 
 
-def _core_extent(points: np.ndarray) -> Box:
+def core_extent(points: np.ndarray) -> Box:
     """What the frame must hold: eyes, nose, mouth and the jaw below the cheekbones, with a little skin around."""
     core = points[CORE_POINTS]
     x0, y0 = core.min(0)

@@ -34,6 +34,7 @@ class RenderJob:
     audio: "AudioFeatures"  # per-frame features and the 16 kHz waveforms
     motion: "MotionPlan"  # per-frame weak controls: mouth, blinks, head pose, speed level
     seed: int = 0
+    others: tuple[np.ndarray, ...] = ()  # landmarks of other faces in the portrait (a group photo): they stay still
 
     @property
     def n_frames(self) -> int:

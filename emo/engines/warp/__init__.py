@@ -39,9 +39,10 @@ class Controls:
 
 
 class FaceRig:
-    """Precomputed fields for one portrait; `frame(controls)` renders one frame."""
+    """Precomputed fields for one portrait; `frame(controls)` renders one frame. `others`: landmarks of other
+    faces in the portrait (a group photo's neighbours), which never move with this head."""
 
-    def __init__(self, portrait: np.ndarray, face: Face):
+    def __init__(self, portrait: np.ndarray, face: Face, others: tuple[np.ndarray, ...] = ()):
         self.image = portrait
         self.size = size = portrait.shape[0]
         lm = self.lm = face.landmarks.astype(np.float32)
@@ -58,7 +59,7 @@ class FaceRig:
         self.eyes = EyeFields.build(lm, iod, roi_xs, roi_ys)
         grey = cv2.cvtColor(portrait, cv2.COLOR_RGB2GRAY)
         self.lids = [Lid.build(lm[eye], portrait, grey, iod) for eye in (EYE_L, EYE_R)]
-        self.head = HeadLayer(portrait, lm, iod)
+        self.head = HeadLayer(portrait, lm, iod, others)
         my, mx = self.head.moving
         self.moving = (slice(min(my.start, y0), max(my.stop, y1)), slice(min(mx.start, x0), max(mx.stop, x1)))
         self.local = self.base.copy()
@@ -117,7 +118,7 @@ class WarpEngine:
         return cls()
 
     def render(self, job: RenderJob, progress: Progress) -> Iterator[np.ndarray]:
-        rig = FaceRig(job.portrait, job.face)
+        rig = FaceRig(job.portrait, job.face, job.others)
         m = job.motion
         for i in range(job.n_frames):
             yield rig.frame(rig.controls(m.mouth_open[i], m.mouth_round[i], m.mouth_spread[i], m.blink[i],

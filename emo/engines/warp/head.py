@@ -21,7 +21,8 @@ BORDER = 1 / 11  # share of the frame along its borders that never moves
 
 
 class HeadLayer:
-    def __init__(self, image: np.ndarray, lm: np.ndarray, iod: float):
+    def __init__(self, image: np.ndarray, lm: np.ndarray, iod: float, others: tuple[np.ndarray, ...] = ()):
+        """`others`: landmarks of other faces in the image (a group photo), which stay out of this head."""
         size = self.size = image.shape[0]
         n = size // LOW
         ys, xs = (np.mgrid[0:n, 0:n].astype(np.float32) + 0.5) * LOW - 0.5
@@ -30,7 +31,11 @@ class HeadLayer:
         face_h = chin_y - brow_y
         cx, cy = lm[27:31, 0].mean(), (brow_y + chin_y) / 2
         r = np.hypot((xs - cx) / (0.7 * face_w), (ys - (cy - 0.2 * face_h)) / (0.95 * face_h))
-        head = _cut_out(image, lm, r, n)
+        elsewhere = np.zeros((n, n), np.uint8)
+        for points in others:
+            cv2.fillConvexPoly(elsewhere, cv2.convexHull(((points + 0.5) / LOW - 0.5).astype(np.int32)), 1)
+        elsewhere = cv2.dilate(elsewhere, np.ones((3, 3), np.uint8)).astype(bool)
+        head = _cut_out(image, lm, r, n, elsewhere)
         weight = self._weight(head, r, xs, ys, chin_y, face_w, face_h)
         self.pivot = np.array([cx, chin_y + 0.35 * face_h], np.float32)
         rf = np.hypot((xs - cx) / (0.55 * face_w), (ys - cy) / (0.7 * face_h))
@@ -42,7 +47,7 @@ class HeadLayer:
                                            weight * depth])
         self.low_grid = np.dstack([xs, ys]) / LOW  # low-res pixel coordinates of each low-res sample
         # The layer: the head and the neck under it (the body below stays in the plate), with a soft edge.
-        person = (head | (r < 1.0)) & (ys < chin_y + 0.6 * face_h)
+        person = (head | (r < 1.0)) & (ys < chin_y + 0.6 * face_h) & ~elsewhere
         matte = cv2.resize(person.astype(np.float32), (size, size), interpolation=cv2.INTER_LINEAR)
         self.matte = cv2.GaussianBlur(matte, (0, 0), MATTE_SOFT * size)
         moves = cv2.resize(weight, (size, size)) > 0.02
@@ -85,12 +90,13 @@ class HeadLayer:
         return cv2.blendLinear(layer, self.plate[region], matte, 1.0 - matte)
 
 
-def _cut_out(image: np.ndarray, lm: np.ndarray, r: np.ndarray, n: int) -> np.ndarray:
-    """The head (with hair and hat) at n x n: GrabCut seeded with the face's hull as certain and r < 1.2 as likely;
-    an ellipse around the face should the cut fail."""
+def _cut_out(image: np.ndarray, lm: np.ndarray, r: np.ndarray, n: int, elsewhere: np.ndarray) -> np.ndarray:
+    """The head (with hair and hat) at n x n: GrabCut seeded with the face's hull as certain, r < 1.2 as likely and
+    other faces (`elsewhere`) as certainly not; an ellipse around the face should the cut fail."""
     small = cv2.resize(image, (n, n), interpolation=cv2.INTER_AREA)
     seeds = np.where(r < 1.2, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
     seeds[[0, -1], :] = seeds[:, [0, -1]] = cv2.GC_BGD
+    seeds[elsewhere] = cv2.GC_BGD
     cv2.fillConvexPoly(seeds, cv2.convexHull(((lm + 0.5) / LOW - 0.5).astype(np.int32)), cv2.GC_FGD)
     cv2.setRNGSeed(0)  # GrabCut starts from k-means: the same photo must give the same video
     try:
@@ -99,7 +105,7 @@ def _cut_out(image: np.ndarray, lm: np.ndarray, r: np.ndarray, n: int) -> np.nda
         head = np.isin(seeds, (cv2.GC_FGD, cv2.GC_PR_FGD))
     except cv2.error:  # e.g. a flat photo with nothing to tell apart
         head = np.zeros_like(seeds, bool)
-    return head | (r < 1.0)
+    return (head | (r < 1.0)) & ~elsewhere
 
 
 def _plate(image: np.ndarray, person: np.ndarray) -> np.ndarray:
