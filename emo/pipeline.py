@@ -126,7 +126,7 @@ def resolve_song(song: str | Path) -> SongInput:
     return SongInput(preset.title, preset.mix, preset.vocals)
 
 
-def _silent(progress: Progress | None) -> Progress:
+def silent(progress: Progress | None) -> Progress:
     return progress or (lambda fraction, message: None)
 
 
@@ -135,29 +135,38 @@ def prepare_audio(song: SongInput, options: SingOptions, notices: list[str], sto
     """The chosen part of the song, decoded and analysed; notices say what was cut or separated.
 
     `progress(fraction)` follows the voice separation, the one long step (seconds for a whole song)."""
+    vocals, mix = load_song(song, options, notices, stop, progress)
+    return audio_mod.analyse(vocals, mix, fps=options.fps)
+
+
+def load_song(song: SongInput, options: SingOptions, notices: list[str], stop: threading.Event | None = None,
+              progress: Callable[[float], None] | None = None,
+              sample_rate: int = audio_mod.SAMPLE_RATE) -> tuple[np.ndarray, np.ndarray]:
+    """(voice, mix) of the chosen part of the song, mono at `sample_rate`: the stem, or the voice separated from
+    the mix; notices say what was cut or separated."""
     limit = options.max_seconds
     wanted = limit if options.end is None else min(options.end - options.start, limit)
-    mix = audio_mod.load_audio(song.mix, start=options.start, max_seconds=wanted + 0.5, stop=stop)
+    mix = audio_mod.load_audio(song.mix, sample_rate, start=options.start, max_seconds=wanted + 0.5, stop=stop)
     if len(mix) == 0 and options.start > 0:
         raise UserError(f"The start ({clock(options.start)}) is after the end of the audio. Choose an earlier start.")
-    if len(mix) > wanted * audio_mod.SAMPLE_RATE:
-        mix = mix[: int(wanted * audio_mod.SAMPLE_RATE)]
+    if len(mix) > wanted * sample_rate:
+        mix = mix[: int(wanted * sample_rate)]
         if options.end is None or options.end - options.start > limit:
             notices.append(f"The part to sing is longer than {clock(limit)}, so only its first {clock(limit)} "
                            "are used.")
     if song.vocals == song.mix:  # no stem: take the voice out of the music so instruments do not move the mouth
         separator = separator_name()
         try:
-            vocals = separate_voice(mix, progress=progress, stop=stop, separator=separator)
+            vocals = separate_voice(mix, sample_rate, progress=progress, stop=stop, separator=separator)
         except EngineUnavailable as err:  # the host asked for Demucs and it cannot load: the offline one still can
             log.warning("%s Using spleeter instead.", err)
             separator = "spleeter"
-            vocals = separate_voice(mix, progress=progress, stop=stop, separator=separator)
+            vocals = separate_voice(mix, sample_rate, progress=progress, stop=stop, separator=separator)
         notices.append(f"The voice was separated from the music ({SEPARATOR_NAMES[separator]}), so the mouth follows "
                        "the singing and stays shut where only instruments play.")
     else:
-        vocals = audio_mod.load_audio(song.vocals, start=options.start, max_seconds=wanted, stop=stop)
-    return audio_mod.analyse(vocals, mix, fps=options.fps)
+        vocals = audio_mod.load_audio(song.vocals, sample_rate, start=options.start, max_seconds=wanted, stop=stop)
+    return vocals, mix
 
 
 def sing(photo, song: str | Path, *, engine: str = "auto", motion: float = 0.5, seed: int = 0, size: int = 512,
@@ -170,7 +179,7 @@ def sing(photo, song: str | Path, *, engine: str = "auto", motion: float = 0.5, 
     another thread) ends the work between two frames: Cancelled is raised and no file is left.
     """
     options = SingOptions(engine=engine, motion=motion, seed=seed, size=size, start=start, end=end)
-    report = _silent(progress)
+    report = silent(progress)
     report(0.0, "Checking the face")
     rgb, face = check_photo(photo)
     portrait, face = crop_portrait(rgb, face, options.size)
@@ -193,7 +202,7 @@ def sing(photo, song: str | Path, *, engine: str = "auto", motion: float = 0.5, 
     def on_frame(done: int, total: int) -> None:
         if stop is not None and stop.is_set():
             raise Cancelled()
-        report(0.1 + 0.88 * done / total, f"Animating frame {done}/{total}{_time_left(began, done, total)}")
+        report(0.1 + 0.88 * done / total, f"Animating frame {done}/{total}{time_left(began, done, total)}")
 
     out = Path(out) if out else outputs.new_output_path()
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -204,7 +213,7 @@ def sing(photo, song: str | Path, *, engine: str = "auto", motion: float = 0.5, 
     return SingResult(out, engine.name, features.duration, features.n_frames, tuple(notices))
 
 
-def _time_left(began: float, done: int, total: int) -> str:
+def time_left(began: float, done: int, total: int) -> str:
     """", about 40 s left" from the pace so far, once there is a pace worth quoting."""
     elapsed = time.monotonic() - began
     if done < 10 or elapsed < 0.3:

@@ -110,7 +110,8 @@ def _separator(name: str) -> Callable[[np.ndarray, int], np.ndarray]:
     raise EngineUnavailable(f"Unknown separator '{name}'. Use one of: {', '.join(SEPARATORS[1:])}.")
 
 
-def _resample(x: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
+def resample(x: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
+    """A mono signal from one sample rate to another (polyphase filtering), float32."""
     from math import gcd
 
     from scipy.signal import resample_poly
@@ -240,7 +241,7 @@ class _Spleeter:
         import torch
         import torch.nn.functional as F
 
-        wave = _resample(mix, sample_rate, SPLEETER_RATE)
+        wave = resample(mix, sample_rate, SPLEETER_RATE)
         x = torch.from_numpy(np.pad(wave, (0, max(0, SPLEETER_FFT - len(wave)))))
         spec = torch.stft(x, SPLEETER_FFT, SPLEETER_HOP, window=self.window, return_complex=True,
                           pad_mode="constant")  # mono: the model's two channels see the same spectrum
@@ -259,7 +260,7 @@ class _Spleeter:
                 mask[start:start + SPLEETER_FRAMES] += fade * (voice + 5e-11) / (voice + band + 1e-10)
         vocals = spec * F.pad(mask[edge:edge + frames].T, (0, 0, 0, spec.shape[0] - SPLEETER_BINS))  # none > 11 kHz
         voice = torch.istft(vocals, SPLEETER_FFT, SPLEETER_HOP, window=self.window, length=len(x))
-        return _fit(_resample(voice.numpy(), SPLEETER_RATE, sample_rate), len(mix))
+        return _fit(resample(voice.numpy(), SPLEETER_RATE, sample_rate), len(mix))
 
 
 # ----------------------------------------------------------------------------------------------------------- demucs
@@ -301,10 +302,10 @@ class _Demucs:
         from demucs.apply import apply_model
 
         rate = self.model.samplerate
-        x = torch.from_numpy(_resample(mix, sample_rate, rate))[None].expand(self.model.audio_channels, -1)
+        x = torch.from_numpy(resample(mix, sample_rate, rate))[None].expand(self.model.audio_channels, -1)
         mean, std = x.mean(), x.std() + 1e-8  # Demucs expects its input normalised
         with self.lock, torch.inference_mode():
             sources = apply_model(self.model, ((x - mean) / std)[None], shifts=0, split=True, overlap=0.25,
                                   progress=False, device="cpu")[0]
         vocals = sources[self.model.sources.index("vocals")] * std + mean
-        return _fit(_resample(vocals.mean(0).numpy(), rate, sample_rate), len(mix))
+        return _fit(resample(vocals.mean(0).numpy(), rate, sample_rate), len(mix))
