@@ -1,4 +1,5 @@
-"""Make a photo of a face sing: ``emo.sing(photo, song)`` returns an mp4.
+"""Make a photo of a face sing: ``emo.sing(photo, song)`` returns an mp4; ``emo.sing_together(photos, song)`` makes
+several faces sing one song.
 
 Names are resolved on first use (PEP 562), so ``import emo`` stays cheap for the app's start-up.
 """
@@ -6,6 +7,9 @@ from .errors import AudioError, EngineUnavailable, FaceError, PhotoError, SongEr
 
 _LAZY = {
     "sing": ("pipeline", "sing"),
+    "sing_together": ("together", "sing_together"),
+    "group_stage": ("group", "stage_of"),
+    "numbered_faces": ("group", "numbered"),
     "SingOptions": ("pipeline", "SingOptions"),
     "SingResult": ("pipeline", "SingResult"),
     "check_photo": ("face", "check_photo"),

@@ -1,4 +1,5 @@
-"""Command line: ``python -m emo sing PHOTO SONG -o OUT.mp4``, ``python -m emo check PHOTO``, ``python -m emo songs``.
+"""Command line: ``python -m emo sing PHOTO SONG -o OUT.mp4``, ``python -m emo together PHOTO... SONG -o OUT.mp4``,
+``python -m emo check PHOTO``, ``python -m emo songs``.
 
 Any problem with the input exits with status 2 and one line saying what is wrong.
 """
@@ -31,6 +32,29 @@ def cmd_sing(args) -> int:
     finally:
         if not args.quiet:
             print(file=sys.stderr)  # end the progress line
+    for notice in result.notices:
+        print(f"note: {notice}", file=sys.stderr)
+    print(result.video)
+    return 0
+
+
+def cmd_together(args) -> int:
+    from .together import sing_together
+
+    arrangement = args.arrangement or ("voices" if args.voices else "together")
+    if arrangement == "voices":  # each face sings its own clip: every name given is a photo
+        photos, song = args.photos_and_song, None
+    elif len(args.photos_and_song) < 2:
+        raise UserError("Give the photos and then the song: python -m emo together PHOTO... SONG -o OUT.mp4")
+    else:
+        photos, song = args.photos_and_song[:-1], args.photos_and_song[-1]
+    try:
+        result = sing_together(photos, song, arrangement=arrangement, voices=args.voices,
+                               round_beats=args.round_beats, motion=args.motion, seed=args.seed, start=args.start,
+                               end=args.end, out=args.output, progress=None if args.quiet else _progress_printer())
+    finally:
+        if not args.quiet:
+            print(file=sys.stderr)
     for notice in result.notices:
         print(f"note: {notice}", file=sys.stderr)
     print(result.video)
@@ -71,6 +95,22 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--end", help="sing to here: seconds or m:ss (default: the end, at most 5 minutes in all)")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     s.set_defaults(run=cmd_sing)
+    t = sub.add_parser("together", help="make several faces sing one song",
+                       description="2-4 photos, or one group photo, sing one song.")
+    t.add_argument("photos_and_song", nargs="+", metavar="PHOTO... SONG",
+                   help="2-4 photos (or one group photo), then a preset id or an audio file (no song with --voices)")
+    t.add_argument("-o", "--output", required=True, help="the mp4 to write")
+    t.add_argument("--arrangement", choices=["together", "turns", "round", "voices"],
+                   help="together (the default): all sing everything; turns: phrases in turn; round: each enters "
+                        "later; voices (the default with --voices): each face its own clip")
+    t.add_argument("--voices", nargs="+", metavar="CLIP", help="one audio clip per face, in the faces' order")
+    t.add_argument("--round-beats", type=int, default=8, help="beats between a round's entries (default 8)")
+    t.add_argument("--motion", type=float, default=0.5, help="head motion, 0 (still) to 1 (lively)")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--start", default="0", help="sing from here: seconds or m:ss")
+    t.add_argument("--end", help="sing to here: seconds or m:ss")
+    t.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    t.set_defaults(run=cmd_together)
     c = sub.add_parser("check", help="check that a photo has one usable frontal face")
     c.add_argument("photo")
     c.set_defaults(run=cmd_check)

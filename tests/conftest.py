@@ -47,11 +47,13 @@ def probe(path: Path) -> str:
                           text=True).stderr
 
 
-def decode_frames(path: Path, size: int) -> np.ndarray:
-    """All video frames of an mp4 as (n, size, size, 3) uint8 RGB."""
+def decode_frames(path: Path, size: int | tuple[int, int]) -> np.ndarray:
+    """All video frames of an mp4 as (n, height, width, 3) uint8 RGB; `size` is the side of a square video, or
+    (height, width)."""
+    height, width = (size, size) if isinstance(size, int) else size
     raw = subprocess.run([ffmpeg.exe(), "-v", "error", "-i", str(path), "-f", "rawvideo", "-pix_fmt",
                           "rgb24", "-"], capture_output=True, check=True).stdout
-    return np.frombuffer(raw, np.uint8).reshape(-1, size, size, 3)
+    return np.frombuffer(raw, np.uint8).reshape(-1, height, width, 3)
 
 
 def answer(app, *inputs) -> tuple:

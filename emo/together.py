@@ -1,0 +1,143 @@
+"""Sing together: 2-4 photos side by side, or every face of one group photo, sing one song in an arrangement.
+
+The flow is the single photo's, once per face: each face gets its own voice features (arrange.py) and motion plan
+(its own seed, so heads and blinks do not move in step), the CPU engine animates each face's square, and the stage
+(group.py) lays the squares back into one picture. One audio track: the song as it is (together, turns), a round
+made from its voice and accompaniment, or the faces' own clips mixed.
+"""
+from __future__ import annotations
+
+import tempfile
+import threading
+import time
+import wave
+from pathlib import Path
+
+import numpy as np
+
+from . import arrange, group, outputs, provenance
+from . import audio as audio_mod
+from . import motion as motion_mod
+from .engines import RenderJob, load_engine
+from .errors import Cancelled, UserError
+from .pipeline import (Progress, SingOptions, SingResult, SongInput, load_song, prepare_audio, resolve_song, silent,
+                       time_left)
+from .separate import resample
+from .video import write_video
+
+ENGINE = "warp"  # several faces are the CPU engine's: one GPU video per face would not fit a ZeroGPU window
+OUT_RATE = 44_100  # a track we mix ourselves (round, voices) is written at this rate
+ROUND_BEATS = (1, 32)  # how many beats apart a round's voices may enter
+
+
+def sing_together(photos: list, song: str | Path | None = None, *, arrangement: str = "together",
+                  voices: list | None = None, round_beats: int = 8, motion: float = 0.5, seed: int = 0,
+                  start: float | str = 0.0, end: float | str | None = None, out: str | Path | None = None,
+                  progress: Progress | None = None, stop: threading.Event | None = None) -> SingResult:
+    """Make one video in which the faces of `photos` (2-4 photos, or one group photo) sing.
+
+    `song` is a preset id or an audio file, sung from `start` to `end` (all arrangements but "voices");
+    `arrangement` is together, turns, round (voices `round_beats` apart) or voices (`voices`: one audio file per
+    face, in the faces' order). Progress, `stop` and the result are as `sing`'s.
+    """
+    options = SingOptions(engine=ENGINE, motion=motion, seed=seed, start=start, end=end)
+    if arrangement not in arrange.ARRANGEMENTS:
+        raise UserError(f"Unknown arrangement {arrangement!r}. Choose one of: {', '.join(arrange.ARRANGEMENTS)}.")
+    if arrangement != "voices" and song is None:
+        raise UserError("Choose a song (a preset or your own audio) to sing together.")
+    if arrangement == "voices" and not voices:
+        raise UserError("Own voices needs one audio clip for each face.")
+    if isinstance(round_beats, bool) or not isinstance(round_beats, int) or not (
+            ROUND_BEATS[0] <= round_beats <= ROUND_BEATS[1]):
+        raise UserError(f"A round's voices enter {ROUND_BEATS[0]} to {ROUND_BEATS[1]} beats apart "
+                        f"(got {round_beats!r}).")
+    report = silent(progress)
+    report(0.0, "Finding the faces")
+    stage = group.stage_of(photos)
+    notices = list(stage.notices)
+
+    report(0.04, "Analysing the song")
+    separating = lambda done: report(0.04 + 0.05 * done, f"Separating the voice from the music ({done:.0%})")  # noqa: E731
+    with tempfile.TemporaryDirectory(prefix="emo-together-") as tmp:
+        features, turns, track, track_start = _audio(arrangement, song, voices, len(stage.singers), options,
+                                                     round_beats, notices, stop, separating, Path(tmp))
+        plans = [motion_mod.plan(f, options.motion, options.seed + i) for i, f in enumerate(features)]
+        if turns:
+            plans = [arrange.listening(plan, turn, options.fps) for plan, turn in zip(plans, turns)]
+
+        report(0.09, f"Loading the {ENGINE} engine")
+        engine = load_engine(ENGINE)
+        jobs = [RenderJob(s.portrait, s.face, f, p, options.seed + i, s.others)
+                for i, (s, f, p) in enumerate(zip(stage.singers, features, plans))]
+        n_frames, fps = jobs[0].n_frames, jobs[0].fps
+        out = Path(out) if out else outputs.new_output_path()
+        out.parent.mkdir(parents=True, exist_ok=True)
+        frames = provenance.stamp(_composed(stage, engine, jobs, report, stop))
+        write_video(out, frames, fps, n_frames, track, provenance.metadata(engine.name), audio_start=track_start)
+    report(1.0, "Done")
+    return SingResult(out, engine.name, n_frames / fps, n_frames, tuple(dict.fromkeys(notices)))
+
+
+def _composed(stage: group.Stage, engine, jobs: list[RenderJob], report, stop: threading.Event | None):
+    """The stage, frame by frame, with every face's frame laid in."""
+    streams = [engine.render(job, lambda done, total: None) for job in jobs]
+    total, began = jobs[0].n_frames, time.monotonic()
+    for done in range(1, total + 1):
+        if stop is not None and stop.is_set():
+            raise Cancelled()
+        yield stage.compose([next(stream) for stream in streams])
+        report(0.1 + 0.88 * done / total, f"Animating frame {done}/{total}{time_left(began, done, total)}")
+
+
+def _audio(arrangement: str, song, voices, singers: int, options: SingOptions, round_beats: int,
+           notices: list[str], stop, separating, tmp: Path):
+    """Per face, the features it follows; in turns, when each face sings (else None); the track to mux, and where
+    in it to start."""
+    if arrangement in ("together", "turns"):
+        song_in = resolve_song(song)
+        features = prepare_audio(song_in, options, notices, stop, separating)
+        if arrangement == "together":
+            return [features] * singers, None, song_in.mix, options.start
+        turns = arrange.turns(features, singers)
+        return [arrange.sings_only(features, turn) for turn in turns], turns, song_in.mix, options.start
+    if arrangement == "round":
+        voice, mix = load_song(resolve_song(song), options, notices, stop, separating, sample_rate=OUT_RATE)
+        voice = arrange.delayed(voice, 0, len(mix))
+        period = arrange.beat_seconds(audio_mod.analyse(_analysis_rate(voice), _analysis_rate(mix), options.fps))
+        lag_frames = max(1, round(round_beats * period * options.fps))
+        entries = [k * lag_frames * OUT_RATE // options.fps for k in range(singers)]
+        track = arrange.round_track(voice, mix - voice, entries)
+        notices.append(f"A round: each face comes in {round_beats} beats ({lag_frames / options.fps:.1f} s) after "
+                       "the one before, and the track sings it so.")
+        voices_in = [arrange.delayed(voice, entry, len(track)) for entry in entries]
+    else:
+        if len(voices) != singers:
+            raise UserError(f"Own voices needs one audio clip for each face: {singers} faces, {len(voices)} "
+                            f"clip{'s' if len(voices) != 1 else ''}.")
+        clip_options = SingOptions(engine=ENGINE, motion=options.motion, seed=options.seed)
+        parts = []
+        for i, clip in enumerate(voices):
+            path = Path(clip)
+            try:
+                parts.append(load_song(SongInput(path.stem, path, path), clip_options, notices, stop, separating,
+                                       sample_rate=OUT_RATE))
+            except UserError as err:
+                raise type(err)(f"Voice {i + 1}: {err}") from err
+        track = arrange.mixed([mix for _, mix in parts])
+        voices_in = [arrange.delayed(voice, 0, len(track)) for voice, _ in parts]
+    path = tmp / "track.wav"
+    _write_wav(path, track)
+    mix16 = _analysis_rate(track)
+    return [audio_mod.analyse(_analysis_rate(v), mix16, options.fps) for v in voices_in], None, path, 0.0
+
+
+def _analysis_rate(signal: np.ndarray) -> np.ndarray:
+    return resample(signal, OUT_RATE, audio_mod.SAMPLE_RATE)
+
+
+def _write_wav(path: Path, track: np.ndarray) -> None:
+    with wave.open(str(path), "wb") as file:
+        file.setnchannels(1)
+        file.setsampwidth(2)
+        file.setframerate(OUT_RATE)
+        file.writeframes((np.clip(track, -1, 1) * 32767).astype("<i2").tobytes())
