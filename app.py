@@ -79,7 +79,12 @@ def generate(photo, song_id, own_audio, motion, seed, start=None, end=None, prog
     if not photo:
         yield None, "Upload a photo of one face first (or click an example)."
         return
-    with _sing(photo, song_id, own_audio, motion, seed, start, end) as job:
+    yield from _shown(_sing(photo, song_id, own_audio, motion, seed, start, end), progress)
+
+
+def _shown(job: serve.Job, progress):
+    """Run a job, passing its progress to the page; finally (video, status): the video and its notes, or why not."""
+    with job:
         for update in job:
             if update:
                 progress(update[0], desc=update[1])
@@ -94,6 +99,39 @@ def generate(photo, song_id, own_audio, motion, seed, start=None, end=None, prog
     yield str(result.video), "\n\n".join(lines)
 
 
+def faces_found(group_photo):
+    """The group photo with its faces numbered (green: they sing; grey: they stay still), and why any stay still."""
+    if not group_photo:
+        return None, ""
+    try:
+        stage = emo.group_stage(group_photo)
+    except UserError as err:
+        return None, f"⚠️ {err}"
+    lines = [f"{len(stage.singers)} faces will sing: " + ", ".join(str(s.number) for s in stage.singers) + "."]
+    return emo.numbered_faces(stage), "\n\n".join(lines + list(stage.notices))
+
+
+def generate_together(group_photo, photo1, photo2, photo3, photo4, song_id, own_audio, voices, arrangement,
+                      round_beats, motion, seed, progress=gr.Progress()):
+    """Yields (video path or None, status): the group photo's faces, or the photos', sing in the arrangement."""
+    photos = [p for p in (photo1, photo2, photo3, photo4) if p]
+    if group_photo and photos:
+        yield None, "Use either one group photo or 2-4 separate photos, not both: clear one of them."
+        return
+    if not group_photo and len(photos) < 2:
+        yield None, "Upload one group photo, or two to four photos of one face each."
+        return
+
+    def work(stop, report):
+        song = Path(own_audio) if own_audio else emo.get_song(song_id).id
+        beats = int(round_beats) if isinstance(round_beats, (int, float)) and float(round_beats).is_integer() \
+            else round_beats
+        return emo.sing_together([group_photo] if group_photo else photos, song, arrangement=arrangement,
+                                 voices=voices, round_beats=beats, motion=motion, seed=seed,
+                                 out=outputs.new_output_path(OUTPUTS), progress=report, stop=stop)
+    yield from _shown(serve.Job(work), progress)
+
+
 def build() -> gr.Blocks:
     first = next(iter(SONGS))
     # Gradio keeps its own copies of uploads: sweep them on the same schedule as the videos.
@@ -101,34 +139,79 @@ def build() -> gr.Blocks:
     with serve.GuardedBlocks(title="Sing, portrait!", delete_cache=(min(600, ttl), ttl)) as demo:
         gr.Markdown("# Sing, portrait!\nPick a song, upload a frontal headshot, and watch the face sing it. "
                     "Runs on a CPU in seconds; every video is marked as AI-generated.")
-        with gr.Row():
-            with gr.Column():
-                song = serve.SongPicker([(s.label, s.id) for s in SONGS.values()], value=first, label="Song")
-                card_text, card_audio = song_card(first)
-                card = gr.Markdown(card_text)
-                preview = gr.Audio(card_audio, label="Preview", interactive=False)
-                own_audio = serve.AudioInput(
-                    type="filepath", sources=["upload", "microphone"],
-                    label=f"…or sing your own audio (mp3, wav, m4a, ogg, flac, aiff, webm; up to {MAX_SECONDS / 60:.0f} min)")
-                with gr.Row():
-                    start = serve.TextInput(label="Sing from", placeholder="0:00", max_length=16,
-                                            info="seconds or m:ss")
-                    end = serve.TextInput(label="to", placeholder="the end", max_length=16, info="empty: the end")
-                photo = serve.PhotoInput(type="filepath", label="Your photo: one face, looking at the camera",
-                                         sources=["upload", "webcam", "clipboard"], height=320)
-                gr.Examples(EXAMPLES, inputs=photo, label="Example portraits")
-                motion = serve.SliderInput(0, 1, value=0.5, step=0.05, label="Head motion",
-                                           info="0 = still, 1 = lively")
-                seed = serve.NumberInput(0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed",
-                                         info="Another seed, another take")
-                go = gr.Button("Generate", variant="primary")
-            with gr.Column():
-                video = gr.Video(label="Singing video", autoplay=True, buttons=["download"])
-                status = gr.Markdown(elem_id="status")
-        song.change(song_card, song, [card, preview])
-        go.click(generate, [photo, song, own_audio, motion, seed, start, end], [video, status],
-                 concurrency_limit=CONCURRENCY)
+        with gr.Tab("One photo"):
+            _one_photo_tab(first)
+        with gr.Tab("Sing together"):
+            _together_tab(first)
     return demo
+
+
+def _song_inputs(first: str):
+    """The preset picker with its card and preview, and the own-audio upload."""
+    song = serve.SongPicker([(s.label, s.id) for s in SONGS.values()], value=first, label="Song")
+    card_text, card_audio = song_card(first)
+    card = gr.Markdown(card_text)
+    preview = gr.Audio(card_audio, label="Preview", interactive=False)
+    own_audio = serve.AudioInput(
+        type="filepath", sources=["upload", "microphone"],
+        label=f"…or sing your own audio (mp3, wav, m4a, ogg, flac, aiff, webm; up to {MAX_SECONDS / 60:.0f} min)")
+    song.change(song_card, song, [card, preview])
+    return song, own_audio
+
+
+def _take_inputs():
+    motion = serve.SliderInput(0, 1, value=0.5, step=0.05, label="Head motion", info="0 = still, 1 = lively")
+    seed = serve.NumberInput(0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed",
+                             info="Another seed, another take")
+    return motion, seed
+
+
+def _one_photo_tab(first: str) -> None:
+    with gr.Row():
+        with gr.Column():
+            song, own_audio = _song_inputs(first)
+            with gr.Row():
+                start = serve.TextInput(label="Sing from", placeholder="0:00", max_length=16, info="seconds or m:ss")
+                end = serve.TextInput(label="to", placeholder="the end", max_length=16, info="empty: the end")
+            photo = serve.PhotoInput(type="filepath", label="Your photo: one face, looking at the camera",
+                                     sources=["upload", "webcam", "clipboard"], height=320)
+            gr.Examples(EXAMPLES, inputs=photo, label="Example portraits")
+            motion, seed = _take_inputs()
+            go = gr.Button("Generate", variant="primary")
+        with gr.Column():
+            video = gr.Video(label="Singing video", autoplay=True, buttons=["download"])
+            status = gr.Markdown(elem_id="status")
+    go.click(generate, [photo, song, own_audio, motion, seed, start, end], [video, status],
+             concurrency_limit=CONCURRENCY)
+
+
+def _together_tab(first: str) -> None:
+    gr.Markdown("Friends, family, or you at 5, 10 and 15: one group photo, or two to four photos, sing one song.")
+    with gr.Row():
+        with gr.Column():
+            group_photo = serve.PhotoInput(type="filepath", label="One group photo (2-6 faces looking at the camera)",
+                                           sources=["upload", "clipboard"], height=260)
+            faces = gr.Image(label="Faces found", interactive=False, height=260)
+            faces_note = gr.Markdown(elem_id="faces-note")
+            gr.Markdown("…or two to four photos, one face each, in the order they sing:")
+            with gr.Row():
+                slots = [serve.PhotoInput(type="filepath", label=f"Photo {i}", height=150,
+                                          sources=["upload", "webcam", "clipboard"]) for i in range(1, 5)]
+            arrangement = serve.ChoiceInput(
+                [("Together: everyone sings everything", "together"), ("Take turns, phrase by phrase", "turns"),
+                 ("A round: each face comes in later", "round"), ("Own voices: one clip per face", "voices")],
+                value="together", label="Arrangement")
+            round_beats = serve.SliderInput(1, 16, value=8, step=1, label="Round: beats between entries")
+            song, own_audio = _song_inputs(first)
+            voices = serve.FilesInput(file_count="multiple", label="Own voices: one clip per face, in the faces' order")
+            motion, seed = _take_inputs()
+            go = gr.Button("Generate", variant="primary")
+        with gr.Column():
+            video = gr.Video(label="Singing together", autoplay=True, buttons=["download"])
+            status = gr.Markdown(elem_id="status-together")
+    group_photo.change(faces_found, group_photo, [faces, faces_note])
+    go.click(generate_together, [group_photo, *slots, song, own_audio, voices, arrangement, round_beats, motion, seed],
+             [video, status], concurrency_limit=CONCURRENCY)
 
 
 demo = build()

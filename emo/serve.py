@@ -28,7 +28,8 @@ log = logging.getLogger("emo.serve")
 MAX_JSON_BODY = 1024 * 1024  # an API call carries ids, numbers and upload paths: a few kB
 NOSNIFF = (b"x-content-type-options", b"nosniff")
 NOT_UPLOADED = "This file was not uploaded here. Upload the photo or audio file again."
-NOT_A_FILE = "The {what} must be an uploaded file. Upload it again."
+NOT_A_FILE = "The {what} must come from an upload here. Upload again."
+MAX_FILES = 8  # uploads one request may name in one field (own voices: one clip per face, at most 6 faces)
 INCOMPLETE = "This request carries fewer values than the {count} this action takes. Send them all."
 SORRY = "Something went wrong on our side while making this video. Please try again in a moment."
 POLL_S = 0.25  # how often a running job checks that its user is still there (and sends them its progress)
@@ -106,6 +107,11 @@ class FileInput:
     def get_block_name(self) -> str:
         return _gradio_name(self)
 
+    @staticmethod
+    def sent_right(value) -> bool:
+        """Whether a request's value is shaped as an upload of this component's kind."""
+        return _is_file_data(value)
+
 
 def _gradio_name(component) -> str:
     """The Gradio component a subclass of ours is drawn as in the page."""
@@ -120,6 +126,21 @@ class AudioInput(FileInput, gr.Audio):
     what = "audio"
 
 
+class FilesInput(FileInput, gr.File):
+    """Several uploads at once (own voices): the handler gets their paths, in order."""
+
+    what = "voice clips"
+
+    def preprocess(self, payload):
+        if payload is None:
+            return None
+        return [item.path for item in (payload.root if hasattr(payload, "root") else [payload])]
+
+    @staticmethod
+    def sent_right(value) -> bool:
+        return isinstance(value, list) and len(value) <= MAX_FILES and all(_is_file_data(item) for item in value)
+
+
 class ValueInput:
     """Mixin for value components: the handler gets the value as sent (Gradio's own checks would say only "Error");
     `emo` refuses a wrong one with a sentence that says which and why."""
@@ -132,6 +153,10 @@ class ValueInput:
 
 
 class SongPicker(ValueInput, gr.Dropdown):
+    pass
+
+
+class ChoiceInput(ValueInput, gr.Radio):
     pass
 
 
@@ -156,7 +181,7 @@ class GuardedBlocks(gr.Blocks):
             if not isinstance(inputs, list) or len(inputs) < len(fn.inputs):
                 raise UserError(INCOMPLETE.format(count=len(fn.inputs)))
             for block, value in zip(fn.inputs, inputs):
-                if isinstance(block, FileInput) and value is not None and not _is_file_data(value):
+                if isinstance(block, FileInput) and value is not None and not block.sent_right(value):
                     raise UserError(NOT_A_FILE.format(what=block.what))
             for path in _paths_in(inputs):
                 self.check_readable(path)
