@@ -1,6 +1,7 @@
 """Speed of the CPU path as a user meets it: whole-process `python -m emo sing`, against ffmpeg alone.
 
     .venv/bin/python benchmarks/speed.py [--runs 3] [--long-song FILE] [--skip-long]
+    .venv/bin/python benchmarks/speed.py --together [--runs 3]
 
 For each clip, `python -m emo sing` runs --runs times in a fresh process (imports, face models, audio analysis,
 rendering and encoding: everything a CLI user waits for), and in the same run ffmpeg alone encodes the very frames
@@ -29,10 +30,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from emo.ffmpeg import exe as ffmpeg_exe  # noqa: E402
+from emo.group import stage_of  # noqa: E402
 from emo.songs import list_songs  # noqa: E402
 from emo.video import _encoder_args  # noqa: E402
 
 DEV = ROOT.parent / "shared" / "data" / "audio-dev"
+TOGETHER_PHOTOS = [ROOT / "examples" / "eileen_collins.jpg", ROOT / "examples" / "grace_hopper.jpg",
+                   ROOT / "tests" / "data" / "whitehouse_speaking.jpg", ROOT / "examples" / "eileen_collins.jpg"]
 SIZE, FPS = 512, 25
 
 PEAK = """
@@ -43,20 +47,22 @@ sys.exit(done.returncode)
 """
 
 
-def sing(args: list[str]) -> tuple[float, float]:
-    """(seconds, peak MiB of the largest process) of one `python -m emo sing` in a fresh process."""
+def sing(args: list[str], command: str = "sing") -> tuple[float, float]:
+    """(seconds, peak MiB of the largest process) of one `python -m emo sing` (or `together`) in a fresh process."""
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", PEAK, sys.executable, "-m", "emo", "sing", *args], cwd=ROOT,
+    done = subprocess.run([sys.executable, "-c", PEAK, sys.executable, "-m", "emo", command, *args], cwd=ROOT,
                           capture_output=True, text=True, check=True)
     return time.perf_counter() - start, int(done.stdout.strip()) / 1024
 
 
-def ffmpeg_alone(video: Path, audio: Path, workdir: Path, start: float, seconds: float) -> float:
-    """Seconds ffmpeg takes to encode the frames of `video` (read from a raw file) with the sing encoder's settings."""
+def ffmpeg_alone(video: Path, audio: Path, workdir: Path, start: float, seconds: float,
+                 shape: tuple[int, int] = (SIZE, SIZE)) -> float:
+    """Seconds ffmpeg takes to encode the frames of `video` (read from a raw file, `shape` (height, width)) with the
+    sing encoder's settings."""
     raw = workdir / "frames.rgb"
     subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-i", str(video), "-f", "rawvideo", "-pix_fmt", "rgb24",
                     str(raw)], check=True)
-    first = __import__("numpy").zeros((SIZE, SIZE, 3), "uint8")
+    first = __import__("numpy").zeros((*shape, 3), "uint8")
     args = _encoder_args(workdir / "alone.mp4", first, FPS, seconds, audio, {}, start=start)
     args[args.index("pipe:0")] = f"file:{raw}"
     begin = time.perf_counter()
@@ -107,13 +113,36 @@ def measure(name: str, photo: str, song: str, audio: Path, seconds: float, runs:
     return {"whole": whole, "alone": floor, "ratio": whole / floor, "peak": peak}
 
 
+def measure_together(count: int, song, runs: int, workdir: Path) -> dict:
+    """Sing together: `count` example photos side by side singing a preset, against ffmpeg alone on that output."""
+    photos = [str(p) for p in TOGETHER_PHOTOS[:count]]
+    out = workdir / "together.mp4"
+    args = [*photos, song.id, "-o", str(out), "-q"]
+    sing(args, "together")
+    timed = [sing(args, "together") for _ in range(runs)]
+    shape = stage_of(photos).image.shape[:2]
+    alone = [ffmpeg_alone(out, song.mix, workdir, 0.0, song.duration, shape) for _ in range(runs)]
+    whole, floor, peak = statistics.median(t for t, _ in timed), statistics.median(alone), max(p for _, p in timed)
+    print(f"together, {count} faces {shape[1]}x{shape[0]}, {song.duration:.1f} s: whole {whole:6.2f} s  "
+          f"ffmpeg alone {floor:5.2f} s  ratio {whole / floor:4.2f}  peak {peak:4.0f} MiB")
+    return {"whole": whole, "alone": floor, "ratio": whole / floor, "peak": peak}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--photo", default=str(ROOT / "examples" / "eileen_collins.jpg"))
     parser.add_argument("--long-song", type=Path, help="an audio file of about 3 minutes (default: see above)")
     parser.add_argument("--skip-long", action="store_true")
+    parser.add_argument("--together", action="store_true",
+                        help="instead: `python -m emo together` with 2, 3 and 4 photos (target: 2 faces <= 3x)")
     args = parser.parse_args()
+    if args.together:
+        song = min(list_songs(), key=lambda s: abs(s.duration - 10.0))
+        with tempfile.TemporaryDirectory() as tmp:
+            for count in (2, 3, 4):
+                measure_together(count, song, args.runs, Path(tmp))
+        return
 
     preset = min(list_songs(), key=lambda s: abs(s.duration - 10.0))
     print(f"{args.runs} runs each, {os.cpu_count()} cores, {SIZE}x{SIZE} at {FPS} fps; medians")
