@@ -14,6 +14,7 @@ from emo import outputs, serve
 from emo.audio import MAX_SECONDS
 from emo.engines import load_engine, resolve
 from emo.errors import UserError
+from emo.messages import LANGUAGES, Message, translate
 from emo.pipeline import MAX_SEED
 
 logging.basicConfig(format="%(asctime)s %(name)s: %(message)s")
@@ -43,15 +44,14 @@ QUEUE_SIZE = serve.int_setting("EMO_QUEUE_SIZE", 32, 1, 10_000)
 MAX_UPLOAD = serve.size_setting("EMO_MAX_UPLOAD", "25mb")
 
 
-def song_card(song_id) -> tuple[str, str]:
+def song_card(song_id, language: str = "en") -> tuple[str, str]:
     """The picked song's details and its preview audio."""
     song = emo.get_song(song_id)
-    kind = "sung" if song.kind == "sung" else "spoken line"
-    language = {"en": "English", "zh": "Mandarin"}.get(song.language, song.language)
-    lyrics = song.lyrics.replace("\n", "  \n")
     fixed, per_second = WAIT[ENGINE_NAME]
-    wait = f"Engine: **{ENGINE_NAME}** · about {fixed + per_second * song.duration:.0f} s to make"
-    return f"**{song.title}** · {language} {kind} · {song.duration:.1f} s\n\n{lyrics}\n\n{wait}", str(song.mix)
+    card = Message("app.card", title=song.name, language=Message(f"song.language.{song.language}"),
+                   kind=Message(f"song.kind.{song.kind}"), duration=song.duration,
+                   lyrics=song.lyrics.replace("\n", "  \n"), engine=ENGINE_NAME, wait=fixed + per_second * song.duration)
+    return card.text(language), str(song.mix)
 
 
 def gpu_seconds(photo, song_id, own_audio, motion, seed, start=None, end=None, progress=None) -> int:
@@ -70,56 +70,65 @@ def _sing(photo, song_id, own_audio, motion, seed, start, end):
 
 
 @spaces.GPU(duration=gpu_seconds)
-def generate(photo, song_id, own_audio, motion, seed, start=None, end=None, progress=gr.Progress()):
+def generate(photo, song_id, own_audio, motion, seed, start=None, end=None, request: gr.Request = None,
+             progress=gr.Progress()):
     """Yields (video path or None, status message); own audio, when given, is sung instead of the preset, from
     `start` to `end` (seconds or m:ss; empty: the whole clip, at most MAX_SECONDS).
 
     A generator, so Gradio can close it when the user leaves: that stops the job (see serve.Job).
     """
+    language = serve.request_language(request)
     if not photo:
-        yield None, "Upload a photo of one face first (or click an example)."
+        yield None, refusal(Message("app.need_photo"), language)
         return
-    yield from _shown(_sing(photo, song_id, own_audio, motion, seed, start, end), progress)
+    yield from _shown(_sing(photo, song_id, own_audio, motion, seed, start, end), progress, language)
 
 
-def _shown(job: serve.Job, progress):
+def refusal(message: Message, language: str) -> str:
+    return f"⚠️ {translate(message, language)}"
+
+
+def _shown(job: serve.Job, progress, language: str):
     """Run a job, passing its progress to the page; finally (video, status): the video and its notes, or why not."""
     with job:
         for update in job:
             if update:
-                progress(update[0], desc=update[1])
+                progress(update[0], desc=translate(update[1], language))
             yield gr.skip(), gr.skip()
         try:
             result = job.result()
         except UserError as err:
-            yield None, f"⚠️ {err}"
+            yield None, f"⚠️ {err.text(language)}"
             return
-    lines = [f"Done: {result.seconds:.1f} s of video by the **{result.engine}** engine."]
-    lines += [f"Note: {notice}" for notice in result.notices]
-    yield str(result.video), "\n\n".join(lines)
+    lines = [Message("app.done", seconds=result.seconds, engine=result.engine)]
+    lines += [Message("app.note", text=notice) for notice in result.notices]
+    yield str(result.video), "\n\n".join(line.text(language) for line in lines)
 
 
-def faces_found(group_photo):
+def faces_found(group_photo, request: gr.Request = None):
     """The group photo with its faces numbered (green: they sing; grey: they stay still), and why any stay still."""
     if not group_photo:
         return None, ""
+    language = serve.request_language(request)
     try:
         stage = emo.group_stage(group_photo)
     except UserError as err:
-        return None, f"⚠️ {err}"
-    lines = [f"{len(stage.singers)} faces will sing: " + ", ".join(str(s.number) for s in stage.singers) + "."]
-    return emo.numbered_faces(stage), "\n\n".join(lines + list(stage.notices))
+        return None, f"⚠️ {err.text(language)}"
+    lines = [Message("app.singers", count=len(stage.singers), numbers=", ".join(str(s.number) for s in stage.singers)),
+             *stage.notices]
+    return emo.numbered_faces(stage), "\n\n".join(translate(line, language) for line in lines)
 
 
 def generate_together(group_photo, photo1, photo2, photo3, photo4, song_id, own_audio, voices, arrangement,
-                      round_beats, motion, seed, progress=gr.Progress()):
+                      round_beats, motion, seed, request: gr.Request = None, progress=gr.Progress()):
     """Yields (video path or None, status): the group photo's faces, or the photos', sing in the arrangement."""
+    language = serve.request_language(request)
     photos = [p for p in (photo1, photo2, photo3, photo4) if p]
     if group_photo and photos:
-        yield None, "Use either one group photo or 2-4 separate photos, not both: clear one of them."
+        yield None, refusal(Message("app.group_and_photos"), language)
         return
     if not group_photo and len(photos) < 2:
-        yield None, "Upload one group photo, or two to four photos of one face each."
+        yield None, refusal(Message("app.no_photos"), language)
         return
 
     def work(stop, report):
@@ -129,89 +138,144 @@ def generate_together(group_photo, photo1, photo2, photo3, photo4, song_id, own_
         return emo.sing_together([group_photo] if group_photo else photos, song, arrangement=arrangement,
                                  voices=voices, round_beats=beats, motion=motion, seed=seed,
                                  out=outputs.new_output_path(OUTPUTS), progress=report, stop=stop)
-    yield from _shown(serve.Job(work), progress)
+    yield from _shown(serve.Job(work), progress, language)
+
+
+class Words:
+    """The page's words: each component is made with its words in English and registered here, and a switch of the
+    page's language sends every one of them again in the new language."""
+
+    def __init__(self):
+        self.parts: list[tuple[gr.components.Component, dict]] = []
+
+    def __call__(self, make, words: dict, **kwargs):
+        """`make(**kwargs, **words)` with `words` (prop -> catalogue key, or a function of the language) in English."""
+        component = make(**kwargs, **{prop: self._said(word, "en") for prop, word in words.items()})
+        self.parts.append((getattr(component, "dataset", component), words))  # gr.Examples: its Dataset has the label
+        return component
+
+    @staticmethod
+    def _said(word, language: str):
+        return word(language) if callable(word) else Message(word).text(language)
+
+    def updates(self, language: str) -> list:
+        return [gr.update(**{prop: self._said(word, language) for prop, word in words.items()})
+                for _, words in self.parts]
+
+
+WORDS = Words()
+# Runs in the page before the switch's event: the choice then rides along with every later request (and visit).
+REMEMBER_LANGUAGE = f"(...inputs) => {{ document.cookie = '{serve.LANGUAGE_COOKIE}=' + inputs[0] + '; path=/; " \
+                    "SameSite=Lax; max-age=31536000'; return inputs; }"
 
 
 def build() -> gr.Blocks:
     first = next(iter(SONGS))
     # Gradio keeps its own copies of uploads: sweep them on the same schedule as the videos.
     ttl = int(outputs.OUTPUT_TTL_S)
-    with serve.GuardedBlocks(title="Sing, portrait!", delete_cache=(min(600, ttl), ttl)) as demo:
-        gr.Markdown("# Sing, portrait!\nPick a song, upload a frontal headshot, and watch the face sing it. "
-                    "Runs on a CPU in seconds; every video is marked as AI-generated.")
-        with gr.Tab("One photo"):
-            _one_photo_tab(first)
-        with gr.Tab("Sing together"):
-            _together_tab(first)
+    with serve.GuardedBlocks(title=Message("app.title").text("en"), delete_cache=(min(600, ttl), ttl)) as demo:
+        with gr.Row():
+            WORDS(gr.Markdown, {"value": "app.intro"})
+            language = serve.LanguagePicker([(name, code) for code, name in LANGUAGES.items()], value="en",
+                                            label="Language · 语言", scale=0, min_width=220)
+        with WORDS(gr.Tab, {"label": "app.tab_one"}):
+            cards = [_one_photo_tab(first)]
+        with WORDS(gr.Tab, {"label": "app.tab_together"}):
+            cards.append(_together_tab(first))
+        # The page opens in the visitor's language (their earlier choice, else the browser's), and follows the switch.
+        demo.load(serve.request_language, None, language, api_visibility="undocumented")
+        language.change(_relabel, [language, *(song for song, _ in cards)], [c for c, _ in WORDS.parts] +
+                        [card for _, card in cards], js=REMEMBER_LANGUAGE, api_visibility="undocumented")
     return demo
 
 
+def _relabel(language: str, *songs: str) -> list:
+    """Every word of the page, and the song cards, in `language`."""
+    language = language if language in LANGUAGES else "en"
+    return [*WORDS.updates(language), *(song_card(song, language)[0] for song in songs)]
+
+
+def _song_card_for(song_id, request: gr.Request):
+    return song_card(song_id, serve.request_language(request))
+
+
 def _song_inputs(first: str):
-    """The preset picker with its card and preview, and the own-audio upload."""
-    song = serve.SongPicker([(s.label, s.id) for s in SONGS.values()], value=first, label="Song")
+    """The preset picker with its card and preview, and the own-audio upload; (picker, card) for relabelling."""
+    song = WORDS(serve.SongPicker, {"label": "app.song", "choices": _song_choices}, value=first)
     card_text, card_audio = song_card(first)
     card = gr.Markdown(card_text)
-    preview = gr.Audio(card_audio, label="Preview", interactive=False)
-    own_audio = serve.AudioInput(
-        type="filepath", sources=["upload", "microphone"],
-        label=f"…or sing your own audio (mp3, wav, m4a, ogg, flac, aiff, webm; up to {MAX_SECONDS / 60:.0f} min)")
-    song.change(song_card, song, [card, preview])
-    return song, own_audio
+    preview = WORDS(gr.Audio, {"label": "app.preview"}, value=card_audio, interactive=False)
+    own_audio = WORDS(serve.AudioInput, {"label": lambda language: Message("app.own_audio", minutes=MAX_SECONDS / 60)
+                                         .text(language)}, type="filepath", sources=["upload", "microphone"])
+    song.change(_song_card_for, song, [card, preview])
+    return song, own_audio, card
+
+
+def _song_choices(language: str) -> list[tuple[str, str]]:
+    return [(s.label.text(language), s.id) for s in SONGS.values()]
 
 
 def _take_inputs():
-    motion = serve.SliderInput(0, 1, value=0.5, step=0.05, label="Head motion", info="0 = still, 1 = lively")
-    seed = serve.NumberInput(0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed",
-                             info="Another seed, another take")
+    motion = WORDS(serve.SliderInput, {"label": "app.motion", "info": "app.motion_info"}, minimum=0, maximum=1,
+                   value=0.5, step=0.05)
+    seed = WORDS(serve.NumberInput, {"label": "app.seed", "info": "app.seed_info"}, value=0, precision=0, minimum=0,
+                 maximum=MAX_SEED)
     return motion, seed
 
 
-def _one_photo_tab(first: str) -> None:
+def _one_photo_tab(first: str):
     with gr.Row():
         with gr.Column():
-            song, own_audio = _song_inputs(first)
+            song, own_audio, card = _song_inputs(first)
             with gr.Row():
-                start = serve.TextInput(label="Sing from", placeholder="0:00", max_length=16, info="seconds or m:ss")
-                end = serve.TextInput(label="to", placeholder="the end", max_length=16, info="empty: the end")
-            photo = serve.PhotoInput(type="filepath", label="Your photo: one face, looking at the camera",
-                                     sources=["upload", "webcam", "clipboard"], height=320)
-            gr.Examples(EXAMPLES, inputs=photo, label="Example portraits")
+                start = WORDS(serve.TextInput, {"label": "app.from", "info": "app.from_info"}, placeholder="0:00",
+                              max_length=16)
+                end = WORDS(serve.TextInput, {"label": "app.to", "placeholder": "app.to_placeholder",
+                                              "info": "app.to_info"}, max_length=16)
+            photo = WORDS(serve.PhotoInput, {"label": "app.photo"}, type="filepath",
+                          sources=["upload", "webcam", "clipboard"], height=320)
+            WORDS(gr.Examples, {"label": "app.examples"}, examples=EXAMPLES, inputs=photo)
             motion, seed = _take_inputs()
-            go = gr.Button("Generate", variant="primary")
+            go = WORDS(gr.Button, {"value": "app.generate"}, variant="primary")
         with gr.Column():
-            video = gr.Video(label="Singing video", autoplay=True, buttons=["download"])
+            video = WORDS(gr.Video, {"label": "app.video"}, autoplay=True, buttons=["download"])
             status = gr.Markdown(elem_id="status")
     go.click(generate, [photo, song, own_audio, motion, seed, start, end], [video, status],
              concurrency_limit=CONCURRENCY)
+    return song, card
 
 
-def _together_tab(first: str) -> None:
-    gr.Markdown("Friends, family, or you at 5, 10 and 15: one group photo, or two to four photos, sing one song.")
+def _together_tab(first: str):
+    WORDS(gr.Markdown, {"value": "app.together_intro"})
     with gr.Row():
         with gr.Column():
-            group_photo = serve.PhotoInput(type="filepath", label="One group photo (2-6 faces looking at the camera)",
-                                           sources=["upload", "clipboard"], height=260)
-            faces = gr.Image(label="Faces found", interactive=False, height=260)
+            group_photo = WORDS(serve.PhotoInput, {"label": "app.group_photo"}, type="filepath",
+                                sources=["upload", "clipboard"], height=260)
+            faces = WORDS(gr.Image, {"label": "app.faces_found"}, interactive=False, height=260)
             faces_note = gr.Markdown(elem_id="faces-note")
-            gr.Markdown("…or two to four photos, one face each, in the order they sing:")
+            WORDS(gr.Markdown, {"value": "app.or_photos"})
             with gr.Row():
-                slots = [serve.PhotoInput(type="filepath", label=f"Photo {i}", height=150,
-                                          sources=["upload", "webcam", "clipboard"]) for i in range(1, 5)]
-            arrangement = serve.ChoiceInput(
-                [("Together: everyone sings everything", "together"), ("Take turns, phrase by phrase", "turns"),
-                 ("A round: each face comes in later", "round"), ("Own voices: one clip per face", "voices")],
-                value="together", label="Arrangement")
-            round_beats = serve.SliderInput(1, 16, value=8, step=1, label="Round: beats between entries")
-            song, own_audio = _song_inputs(first)
-            voices = serve.FilesInput(file_count="multiple", label="Own voices: one clip per face, in the faces' order")
+                slots = [WORDS(serve.PhotoInput, {"label": lambda language, i=i: Message("app.photo_n", number=i)
+                                                  .text(language)}, type="filepath", height=150,
+                               sources=["upload", "webcam", "clipboard"]) for i in range(1, 5)]
+            arrangement = WORDS(serve.ChoiceInput, {"label": "app.arrangement", "choices": _arrangements},
+                                value="together")
+            round_beats = WORDS(serve.SliderInput, {"label": "app.round_beats"}, minimum=1, maximum=16, value=8, step=1)
+            song, own_audio, card = _song_inputs(first)
+            voices = WORDS(serve.FilesInput, {"label": "app.voices"}, file_count="multiple")
             motion, seed = _take_inputs()
-            go = gr.Button("Generate", variant="primary")
+            go = WORDS(gr.Button, {"value": "app.generate"}, variant="primary")
         with gr.Column():
-            video = gr.Video(label="Singing together", autoplay=True, buttons=["download"])
+            video = WORDS(gr.Video, {"label": "app.together_video"}, autoplay=True, buttons=["download"])
             status = gr.Markdown(elem_id="status-together")
     group_photo.change(faces_found, group_photo, [faces, faces_note])
     go.click(generate_together, [group_photo, *slots, song, own_audio, voices, arrangement, round_beats, motion, seed],
              [video, status], concurrency_limit=CONCURRENCY)
+    return song, card
+
+
+def _arrangements(language: str) -> list[tuple[str, str]]:
+    return [(Message(f"app.arrangement.{name}").text(language), name) for name in ("together", "turns", "round", "voices")]
 
 
 demo = build()

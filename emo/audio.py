@@ -14,6 +14,7 @@ import numpy as np
 
 from . import ffmpeg
 from .errors import AudioError
+from .messages import Message
 
 SAMPLE_RATE = 16_000  # analysis rate; also what whisper-style audio encoders expect
 MIN_SECONDS = 1.0
@@ -28,7 +29,7 @@ BLOCK = 500  # video frames analysed at a time (20 s)
 # playlist and script formats (HLS, concat, ...) would make it read other files or wait on a live stream forever.
 CONTAINERS = {"wav": "wav", "aiff": "aiff", "mp3": "mp3", "flac": "flac", "ogg": "ogg", "mp4": "mov", "aac": "aac",
               "webm": "matroska"}
-FORMATS_HINT = "Upload an mp3, wav, m4a, ogg, flac, aiff or webm file."
+FORMATS_HINT = Message("audio.hint")
 
 
 def sniff_container(head: bytes) -> str | None:
@@ -62,11 +63,11 @@ def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE, max_seconds: fl
     """
     path = Path(path)
     if not path.is_file():
-        raise AudioError(f"The audio file '{path.name}' does not exist.")
+        raise AudioError(Message("audio.no_file", name=path.name))
     with open(path, "rb") as file:
         container = sniff_container(file.read(64 * 1024))
     if container is None:
-        raise AudioError(f"'{path.name}' could not be read as audio. {FORMATS_HINT}")
+        raise AudioError(Message("audio.unreadable", name=path.name, hint=FORMATS_HINT))
     args = ["-v", "error", "-nostdin", "-protocol_whitelist", "file", "-f", CONTAINERS[container],
             "-ss", f"{start:.3f}", "-i", f"file:{path.resolve()}", "-map", "0:a:0", "-vn", "-ac", "1",
             "-ar", str(sample_rate)]
@@ -76,9 +77,9 @@ def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE, max_seconds: fl
     try:
         samples = np.frombuffer(ffmpeg.run(args + ["-f", "f32le", "-"], timeout=timeout, stop=stop), np.float32)
     except ffmpeg.FfmpegError as exc:
-        raise AudioError(f"'{path.name}' could not be read as audio. {FORMATS_HINT}") from exc
+        raise AudioError(Message("audio.unreadable", name=path.name, hint=FORMATS_HINT)) from exc
     if samples.size == 0 and start == 0:
-        raise AudioError(f"'{path.name}' holds no sound (0 s). Use a clip of at least {MIN_SECONDS:.0f} second.")
+        raise AudioError(Message("audio.no_sound", name=path.name, least=MIN_SECONDS))
     return np.clip(samples, -1.0, 1.0)
 
 
@@ -191,11 +192,10 @@ def analyse(vocals: np.ndarray, mix: np.ndarray, fps: int = 25, sample_rate: int
 
     Spectra are taken BLOCK frames at a time, so a five-minute song needs no more memory than a short clip."""
     if len(mix) < MIN_SECONDS * sample_rate:
-        raise AudioError(f"The audio is only {len(mix) / sample_rate:.1f} s long. Use a clip of at least "
-                         f"{MIN_SECONDS:.0f} second.")
+        raise AudioError(Message("audio.too_short", seconds=len(mix) / sample_rate, least=MIN_SECONDS))
     vocals = np.pad(vocals, (0, max(0, len(mix) - len(vocals))))[: len(mix)]
     if np.sqrt(np.mean(mix.astype(np.float64) ** 2)) < 1e-4:
-        raise AudioError("The audio is silent. Use a clip in which someone sings or speaks.")
+        raise AudioError(Message("audio.silent"))
     n_frames = max(1, round(len(mix) * fps / sample_rate))
     hop = sample_rate // fps
     voice_db, mix_db, centroid, flux = (np.empty(n_frames, np.float64) for _ in range(4))

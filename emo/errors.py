@@ -7,11 +7,17 @@ Anything else is a bug and is allowed to surface as one.
 
 
 class UserError(Exception):
-    """A problem with the user's input, worded for the user."""
+    """A problem with the user's input, worded for the user: a `messages.Message`, so it can be shown in the user's
+    language (``str(err)`` is the English)."""
 
     @property
     def message(self) -> str:
         return str(self)
+
+    def text(self, language: str) -> str:
+        from .messages import translate
+
+        return translate(self.args[0], language) if self.args else ""
 
 
 class PhotoError(UserError):

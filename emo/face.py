@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from .errors import EngineUnavailable, FaceError
+from .messages import Message
 from .photo import load_photo
 
 # iBUG 300-W landmark groups (0-based), as produced by dlib and face-alignment.
@@ -47,40 +48,33 @@ HOG_WINDOW = 80  # dlib's frontal detector finds faces at least about this many 
 DETECT_SIDE = 640  # first pass on a copy this long (~40 ms) finds faces an eighth of the long side: any headshot's
 SEARCH_MAX_PIXELS = 1_500_000  # bounds the finer second pass (small faces, or none found) to ~110 ms
 
-NO_FACE = "We could not find a face in this photo. Upload a clear, well-lit photo of one person looking at the camera."
-CUT_OFF = ("The face is cut off by the edge of the photo. "
-           "Use a photo that shows the whole face, with some space around the head.")
-DOMINANT_NOTICE = "This photo shows more than one face; we used the largest one."
-EDGE_NOTICE = ("The photo ends close to the face, so the frame was filled in beyond its edge (a photo with more "
-               "space around the head looks better).")
+NO_FACE = Message("face.none")
+CUT_OFF = Message("face.cut_off")
+DOMINANT_NOTICE = Message("face.largest")
+EDGE_NOTICE = Message("face.edge")
 # Points that must lie inside the photo: eyes, nose, mouth and the jaw below the cheekbones. The brows and the
 # jaw's ends by the ears may be cut, as in a close-up selfie; the missing border is filled in.
 CORE_POINTS = np.r_[3:14, 27:68]
 
 
-def several_notice(count: int) -> str:
-    return (f"This photo shows {count} faces of about the same size; we used the largest one. To make them all "
-            "sing, use Sing together.")
+def several_notice(count: int) -> Message:
+    return Message("face.several", count=count)
 
 
-def small_notice(width: float) -> str:
-    return (f"The face is small in this photo ({width:.0f} pixels wide), so the video will look soft. The original, "
-            "larger photo gives a sharper video.")
+def small_notice(width: float) -> Message:
+    return Message("face.small", width=width)
 
 
-def too_small(width: float) -> str:
-    return (f"The face is too small ({width:.0f} pixels wide). Use a photo where the face is at least "
-            f"{MIN_FACE_PX} pixels wide: crop closer to the face, or upload the original, larger photo.")
+def too_small(width: float) -> Message:
+    return Message("face.too_small", width=width, least=MIN_FACE_PX)
 
 
-def turned(yaw: float) -> str:
-    return (f"The head is turned too far to the side (about {abs(yaw):.0f} degrees). "
-            "Use a photo where the person looks straight at the camera.")
+def turned(yaw: float) -> Message:
+    return Message("face.turned", degrees=abs(yaw))
 
 
-def tilted(roll: float) -> str:
-    return (f"The head is tilted too far (about {abs(roll):.0f} degrees). "
-            "Straighten the photo, or use one where the head is upright.")
+def tilted(roll: float) -> Message:
+    return Message("face.tilted", degrees=abs(roll))
 
 
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in pixels
@@ -93,7 +87,7 @@ class Face:
     box: Box
     landmarks: np.ndarray = field(repr=False)  # (68, 2) float32
     score: float = 1.0
-    notices: tuple[str, ...] = ()
+    notices: tuple[Message, ...] = ()
     pixel_scale: float = 1.0  # image pixels per pixel of the photo as loaded (over 1: the photo was enlarged)
 
     @property

@@ -15,6 +15,7 @@ import numpy as np
 
 from .errors import FaceError, UserError
 from .face import FACE_IN_FRAME, Box, Face, check_face, check_photo, core_extent, crop_portrait, find_faces
+from .messages import Message
 from .photo import load_photo
 
 MIN_PHOTOS, MAX_PHOTOS = 2, 4
@@ -39,7 +40,7 @@ class Singer:
 class Stage:
     image: np.ndarray  # (H, W, 3) uint8, even sides
     singers: tuple[Singer, ...]
-    notices: tuple[str, ...] = ()
+    notices: tuple[Message, ...] = ()
     still: tuple[tuple[int, Box], ...] = ()  # (number, box on the stage) of faces that cannot sing
 
     def compose(self, frames: list[np.ndarray]) -> np.ndarray:
@@ -68,8 +69,7 @@ def stage_of(photos) -> Stage:
 def from_photos(photos: list) -> Stage:
     """2-4 photos, one face each (the largest, as a single photo), side by side (2, 3) or two by two (4)."""
     if not MIN_PHOTOS <= len(photos) <= MAX_PHOTOS:
-        raise UserError(f"Sing together takes {MIN_PHOTOS} to {MAX_PHOTOS} photos (got {len(photos)}), "
-                        "or one group photo.")
+        raise UserError(Message("together.count", least=MIN_PHOTOS, most=MAX_PHOTOS, got=len(photos)))
     tile = TILE[len(photos)]
     columns = 2 if len(photos) == 4 else len(photos)
     rows = -(-len(photos) // columns)
@@ -81,12 +81,12 @@ def from_photos(photos: list) -> Stage:
         try:
             rgb, face = check_photo(photo)
         except UserError as err:
-            raise type(err)(f"Photo {i + 1}: {err}") from err
+            raise type(err)(Message("together.photo_n", number=i + 1, text=err.args[0])) from err
         portrait, face = crop_portrait(rgb, face, tile)
         at = ((i // columns) * (tile + GUTTER), (i % columns) * (tile + GUTTER))
         image[at[0]:at[0] + tile, at[1]:at[1] + tile] = portrait
         singers.append(Singer(i + 1, portrait, face, at))
-        notices += [f"Photo {i + 1}: {notice}" for notice in face.notices]
+        notices += [Message("together.photo_n", number=i + 1, text=notice) for notice in face.notices]
     return Stage(image, tuple(singers), tuple(notices))
 
 
@@ -98,23 +98,20 @@ def from_group_photo(photo) -> Stage:
     usable, notices, still = [], [], []
     for number, face in enumerate(faces, 1):
         try:
-            notices += [f"Face {number}: {notice}" for notice in check_face(face, image.shape)]
+            notices += [Message("together.face_n", number=number, text=notice) for notice in check_face(face, image.shape)]
             usable.append((number, face))
         except FaceError as err:
-            notices.append(f"Face {number} stays still: {err}")
+            notices.append(Message("together.face_still", number=number, reason=err.args[0]))
             still.append((number, face.box))
     if len(usable) > MAX_SINGERS:
         largest = sorted(usable, key=lambda item: item[1].width, reverse=True)[:MAX_SINGERS]
         for number, face in usable:
             if all(number != kept for kept, _ in largest):
-                notices.append(f"Face {number} stays still: at most {MAX_SINGERS} faces of one photo sing, "
-                               "the largest.")
+                notices.append(Message("together.face_still_most", number=number, most=MAX_SINGERS))
                 still.append((number, face.box))
         usable = sorted(largest, key=lambda item: item[0])
     if len(usable) < 2:
-        raise FaceError(f"Sing together needs two or more faces that can sing; this photo has {len(usable)} "
-                        f"(of {len(faces)} found). {' '.join(notices)} Upload a photo where two or more people look "
-                        "at the camera, or use several photos.".replace("  ", " "))
+        raise FaceError(Message("together.too_few", usable=len(usable), found=len(faces), reasons=notices))
     squares = [_square(face, image.shape) for _, face in usable]
     singers = []
     for (number, face), (top, left, side) in zip(usable, squares):

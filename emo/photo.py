@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image
 
 from .errors import PhotoError
+from .messages import Message
 
 MAX_SIDE = 2048  # long side after loading: more detail than any engine uses, and detection stays fast
 MIN_SIDE = 64  # short side below this cannot hold a usable face
@@ -34,28 +35,22 @@ UPRIGHT = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4:
 ORIENTATION = 0x0112
 STRIP_ROWS = 64  # output rows reduced at a time (see _reduce)
 
-FORMATS_HINT = "Upload a JPEG, PNG or WebP photo of one face."
-NOT_AN_IMAGE = f"This file is not an image we can read. {FORMATS_HINT}"
-EMPTY = f"This file is empty. {FORMATS_HINT}"
-DAMAGED = ("This image file is damaged or incomplete (perhaps the upload was cut short). "
-           "Upload the photo again, or save it anew as JPEG or PNG.")
-HEIC = ("HEIC photos (the iPhone default) cannot be read here. "
-        "Export the photo as JPEG (or set the camera to 'Most Compatible') and upload it again.")
-NO_FILE = "The photo file '{name}' does not exist. " + FORMATS_HINT
+FORMATS_HINT = Message("photo.hint")
+NOT_AN_IMAGE = Message("photo.not_image", hint=FORMATS_HINT)
+EMPTY = Message("photo.empty", hint=FORMATS_HINT)
+DAMAGED = Message("photo.damaged")
+HEIC = Message("photo.heic")
 
 
-def too_large(width: int | None = None, height: int | None = None, limit: int = MAX_MEGAPIXELS) -> str:
+def too_large(width: int | None = None, height: int | None = None, limit: int = MAX_MEGAPIXELS) -> Message:
     if width and height:
-        size = f"{width} x {height} pixels, {width * height / 1e6:.0f} megapixels"
-    else:
-        size = f"over {limit} megapixels"
-    return (f"This image is too large ({size}). "
-            f"Upload a photo of at most {limit} megapixels; a phone photo or a screenshot is fine.")
+        return Message("photo.too_large_size", width=width, height=height, megapixels=width * height / 1e6,
+                       limit=limit)
+    return Message("photo.too_large", limit=limit)
 
 
-def too_small(width: int, height: int) -> str:
-    return (f"This image is too small ({width} x {height} pixels). Upload a photo at least {MIN_SIDE} pixels on its "
-            "shorter side; a headshot of 512 pixels or more works best.")
+def too_small(width: int, height: int) -> Message:
+    return Message("photo.too_small", width=width, height=height, side=MIN_SIDE)
 
 
 def load_photo(src: str | Path | bytes | Image.Image | np.ndarray) -> np.ndarray:
@@ -69,7 +64,7 @@ def load_photo(src: str | Path | bytes | Image.Image | np.ndarray) -> np.ndarray
     elif isinstance(src, (str, Path)):
         path = Path(src)
         if not path.is_file():
-            raise PhotoError(NO_FILE.format(name=path.name))
+            raise PhotoError(Message("photo.no_file", name=path.name, hint=FORMATS_HINT))
         with open(path, "rb") as file:
             rgb = _decode_file(file)
     else:
@@ -161,7 +156,7 @@ def _pil_to_rgb(image: Image.Image) -> np.ndarray:
             return np.asarray(_flatten_alpha(image.convert("RGBA")))
         return np.asarray(image.convert("RGB"))
     except Exception as exc:  # exotic modes Pillow cannot convert (LAB, some TIFF layouts)
-        raise PhotoError(f"This image uses a colour format we cannot convert ({image.mode}). {FORMATS_HINT}") from exc
+        raise PhotoError(Message("photo.colour_format", mode=image.mode, hint=FORMATS_HINT)) from exc
 
 
 def _flatten_alpha(rgba: Image.Image) -> Image.Image:
@@ -174,7 +169,7 @@ def _array_to_rgb(array: np.ndarray) -> np.ndarray:
     if array.ndim == 3 and array.shape[2] == 1:
         array = array[:, :, 0]
     if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)):
-        raise PhotoError(f"This image has an unexpected shape {array.shape}. {FORMATS_HINT}")
+        raise PhotoError(Message("photo.shape", shape=array.shape, hint=FORMATS_HINT))
     _check_size(array.shape[1], array.shape[0])
     array = _to_uint8(array)
     if array.ndim == 2:

@@ -20,7 +20,8 @@ from . import outputs, provenance
 from .engines import RenderJob, load_engine, resolve
 from .errors import Cancelled, EngineUnavailable, UserError
 from .face import check_photo, crop_portrait
-from .separate import SEPARATOR_NAMES, separate_voice, separator_name
+from .messages import Message
+from .separate import separate_voice, separator_name
 from .video import write_video
 
 log = logging.getLogger(__name__)
@@ -45,16 +46,15 @@ class SingOptions:
         start = parse_time(self.start, "start", default=0.0)
         end = parse_time(self.end, "end", default=None)
         if end is not None and end <= start:
-            raise UserError(f"The end ({clock(end)}) must come after the start ({clock(start)}). "
-                            "Leave the end empty to sing to the end of the audio.")
+            raise UserError(Message("options.end_before_start", end=clock(end), start=clock(start)))
         object.__setattr__(self, "start", start)
         object.__setattr__(self, "end", end)
         if not _is_number(self.motion) or not 0.0 <= self.motion <= 1.0:
-            raise UserError(f"Head motion must be a number from 0 to 1 (got {_shown(self.motion)}).")
+            raise UserError(Message("options.motion", got=_shown(self.motion)))
         if not _is_number(self.seed) or self.seed != int(self.seed) or not 0 <= self.seed <= MAX_SEED:
-            raise UserError(f"The seed must be a whole number from 0 to {MAX_SEED} (got {_shown(self.seed)}).")
+            raise UserError(Message("options.seed", most=MAX_SEED, got=_shown(self.seed)))
         if self.size not in SIZES:
-            raise UserError(f"Video size must be one of {', '.join(map(str, SIZES))} pixels (got {_shown(self.size)}).")
+            raise UserError(Message("options.size", sizes=", ".join(map(str, SIZES)), got=_shown(self.size)))
         object.__setattr__(self, "motion", float(self.motion))
         object.__setattr__(self, "seed", int(self.seed))
 
@@ -73,14 +73,15 @@ def parse_time(value, what: str, default):
         if numbers and len(numbers) <= 2 and all(0 <= n < 60 for n in numbers[1:]):
             seconds = numbers[0] * 60 + numbers[1] if len(numbers) == 2 else numbers[0]
     if not _is_number(seconds) or seconds < 0 or seconds > 24 * 3600:
-        raise UserError(f"The {what} must be a time in the audio, such as 75 or 1:15 (got {_shown(value)}).")
+        raise UserError(Message(f"options.{what}_time", got=_shown(value)))
     return float(seconds)
 
 
 def clock(seconds: float) -> str:
-    """75.0 -> "1:15", 75.5 -> "1:15.5", 9.5 -> "9.5 s": times as people write them."""
+    """75.0 -> "1:15", 75.5 -> "1:15.5", 9.5 -> "9.5 s": times as people write them (seconds in the user's words)."""
     if seconds < 60:
-        return f"{seconds:.1f} s".replace(".0 s", " s")
+        text = f"{seconds:.1f}"
+        return Message("units.seconds", seconds=text[:-2] if text.endswith(".0") else text)
     rest = seconds % 60
     return f"{int(seconds // 60)}:{rest:04.1f}".replace(".0", "") if rest % 1 else f"{int(seconds // 60)}:{rest:02.0f}"
 
@@ -118,7 +119,7 @@ def resolve_song(song: str | Path) -> SongInput:
     path = Path(song)
     if isinstance(song, Path) or path.suffix or "/" in str(song):
         if not path.is_file():
-            raise UserError(f"The audio file '{path.name}' does not exist.")
+            raise UserError(Message("audio.no_file", name=path.name))
         return SongInput(path.stem, path, path)
     from .songs import get_song
 
@@ -148,12 +149,11 @@ def load_song(song: SongInput, options: SingOptions, notices: list[str], stop: t
     wanted = limit if options.end is None else min(options.end - options.start, limit)
     mix = audio_mod.load_audio(song.mix, sample_rate, start=options.start, max_seconds=wanted + 0.5, stop=stop)
     if len(mix) == 0 and options.start > 0:
-        raise UserError(f"The start ({clock(options.start)}) is after the end of the audio. Choose an earlier start.")
+        raise UserError(Message("audio.start_after_end", start=clock(options.start)))
     if len(mix) > wanted * sample_rate:
         mix = mix[: int(wanted * sample_rate)]
         if options.end is None or options.end - options.start > limit:
-            notices.append(f"The part to sing is longer than {clock(limit)}, so only its first {clock(limit)} "
-                           "are used.")
+            notices.append(Message("audio.cut", limit=clock(limit)))
     if song.vocals == song.mix:  # no stem: take the voice out of the music so instruments do not move the mouth
         separator = separator_name()
         try:
@@ -162,8 +162,7 @@ def load_song(song: SongInput, options: SingOptions, notices: list[str], stop: t
             log.warning("%s Using spleeter instead.", err)
             separator = "spleeter"
             vocals = separate_voice(mix, sample_rate, progress=progress, stop=stop, separator=separator)
-        notices.append(f"The voice was separated from the music ({SEPARATOR_NAMES[separator]}), so the mouth follows "
-                       "the singing and stays shut where only instruments play.")
+        notices.append(Message("audio.separated", separator=Message(f"separator.{separator}")))
     else:
         vocals = audio_mod.load_audio(song.vocals, sample_rate, start=options.start, max_seconds=wanted, stop=stop)
     return vocals, mix
@@ -180,20 +179,19 @@ def sing(photo, song: str | Path, *, engine: str = "auto", motion: float = 0.5, 
     """
     options = SingOptions(engine=engine, motion=motion, seed=seed, size=size, start=start, end=end)
     report = silent(progress)
-    report(0.0, "Checking the face")
+    report(0.0, Message("progress.face"))
     rgb, face = check_photo(photo)
     portrait, face = crop_portrait(rgb, face, options.size)
     notices = list(face.notices)
 
-    report(0.04, "Analysing the song")
+    report(0.04, Message("progress.song"))
     song_in = resolve_song(song)
     features = prepare_audio(song_in, options, notices, stop,
-                             lambda done: report(0.04 + 0.04 * done, f"Separating the voice from the music "
-                                                                     f"({done:.0%})"))
+                             lambda done: report(0.04 + 0.04 * done, Message("progress.separating", done=done)))
     plan = motion_mod.plan(features, options.motion, options.seed)
 
     engine_name = resolve(options.engine)
-    report(0.08, f"Loading the {engine_name} engine")
+    report(0.08, Message("progress.engine", engine=engine_name))
     engine = load_engine(engine_name)
     job = RenderJob(portrait=portrait, face=face, audio=features, motion=plan, seed=options.seed)
 
@@ -202,24 +200,24 @@ def sing(photo, song: str | Path, *, engine: str = "auto", motion: float = 0.5, 
     def on_frame(done: int, total: int) -> None:
         if stop is not None and stop.is_set():
             raise Cancelled()
-        report(0.1 + 0.88 * done / total, f"Animating frame {done}/{total}{time_left(began, done, total)}")
+        report(0.1 + 0.88 * done / total, frame_progress(began, done, total))
 
     out = Path(out) if out else outputs.new_output_path()
     out.parent.mkdir(parents=True, exist_ok=True)
     frames = provenance.stamp(_checked(engine.render(job, on_frame), job))
     write_video(out, frames, features.fps, features.n_frames, song_in.mix, provenance.metadata(engine.name),
                 audio_start=options.start)
-    report(1.0, "Done")
+    report(1.0, Message("progress.done"))
     return SingResult(out, engine.name, features.duration, features.n_frames, tuple(notices))
 
 
-def time_left(began: float, done: int, total: int) -> str:
-    """", about 40 s left" from the pace so far, once there is a pace worth quoting."""
+def frame_progress(began: float, done: int, total: int) -> Message:
+    """"Animating frame 10/250, about 40 s left": the time left from the pace so far, once it is worth quoting."""
     elapsed = time.monotonic() - began
     if done < 10 or elapsed < 0.3:
-        return ""
+        return Message("progress.frame", done=done, total=total)
     left = elapsed * (total - done) / done
-    return f", about {clock(left) if left >= 60 else f'{max(1, round(left))} s'} left"
+    return Message("progress.frame_left", done=done, total=total, left=clock(max(1, round(left))))
 
 
 def _checked(frames, job: RenderJob):

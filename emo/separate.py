@@ -31,7 +31,6 @@ from .errors import Cancelled, EngineUnavailable
 
 SAMPLE_RATE = 16_000
 SEPARATORS = ("auto", "spleeter", "demucs")
-SEPARATOR_NAMES = {"spleeter": "Deezer's Spleeter", "demucs": "Meta's Demucs"}  # as a notice names them
 CHUNK_S, MARGIN_S = 30.0, 1.0  # separated a chunk at a time, each with this much context either side
 
 # The voice-activity gate, on 40 ms frames: shut where the voice estimate holds under GATE_SHARE[0] of the mix's

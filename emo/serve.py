@@ -22,16 +22,16 @@ import gradio as gr
 from gradio.utils import get_upload_folder
 
 from .errors import Cancelled, UserError
+from .messages import LANGUAGES, Message, language_of
 
 log = logging.getLogger("emo.serve")
 
 MAX_JSON_BODY = 1024 * 1024  # an API call carries ids, numbers and upload paths: a few kB
 NOSNIFF = (b"x-content-type-options", b"nosniff")
-NOT_UPLOADED = "This file was not uploaded here. Upload the photo or audio file again."
-NOT_A_FILE = "The {what} must come from an upload here. Upload again."
+NOT_UPLOADED = Message("serve.not_uploaded")
 MAX_FILES = 8  # uploads one request may name in one field (own voices: one clip per face, at most 6 faces)
-INCOMPLETE = "This request carries fewer values than the {count} this action takes. Send them all."
-SORRY = "Something went wrong on our side while making this video. Please try again in a moment."
+SORRY = Message("serve.sorry")
+LANGUAGE_COOKIE = "emo-language"  # the page's language switch remembers its choice here
 POLL_S = 0.25  # how often a running job checks that its user is still there (and sends them its progress)
 
 
@@ -64,7 +64,8 @@ class RequestLimits:
         async def refuse() -> None:
             nonlocal refused
             refused = True
-            body = f"This request is too large (over {limit // 1024} kB).".encode()
+            words = language_of(headers.get(b"accept-language", b"").decode("latin-1"))
+            body = Message("serve.too_large", kb=limit // 1024).text(words).encode()
             await send({"type": "http.response.start", "status": 413,
                         "headers": [(b"content-type", b"text/plain; charset=utf-8"),
                                     (b"content-length", str(len(body)).encode()), NOSNIFF]})
@@ -96,10 +97,14 @@ class RequestLimits:
 
 # ------------------------------------------------------------------------------------------------ files and events
 
+def not_a_file(what: str) -> Message:
+    return Message("serve.not_a_file", what=Message(f"serve.what.{what}"))
+
+
 class FileInput:
     """Mixin for upload components: the handler gets the upload's path, untouched; `emo` judges the file itself."""
 
-    what = "file"
+    what = "photo"  # which file, in the sentence refusing one sent wrong: a key of serve.what.* in the catalogue
 
     def preprocess(self, payload):
         return None if payload is None else payload.path
@@ -119,7 +124,7 @@ def _gradio_name(component) -> str:
 
 
 class PhotoInput(FileInput, gr.Image):
-    what = "photo"
+    pass
 
 
 class AudioInput(FileInput, gr.Audio):
@@ -129,7 +134,7 @@ class AudioInput(FileInput, gr.Audio):
 class FilesInput(FileInput, gr.File):
     """Several uploads at once (own voices): the handler gets their paths, in order."""
 
-    what = "voice clips"
+    what = "voices"
 
     def preprocess(self, payload):
         if payload is None:
@@ -172,27 +177,43 @@ class TextInput(ValueInput, gr.Textbox):
     pass
 
 
+class LanguagePicker(ValueInput, gr.Radio):
+    """The page's language switch. Its choice travels with every later request as a cookie (set in the page), so
+    answers come in it without being an input of each event."""
+
+
+def request_language(request: gr.Request | None) -> str:
+    """The language a request's answers are in: the page's switch (its cookie), else the browser's languages."""
+    if isinstance(request, list):  # a batched event: its requests come from one page
+        request = request[0] if request else None
+    chosen = (getattr(request, "cookies", None) or {}).get(LANGUAGE_COOKIE)
+    if chosen in LANGUAGES:
+        return chosen
+    return language_of((getattr(request, "headers", None) or {}).get("accept-language"))
+
+
 class GuardedBlocks(gr.Blocks):
     """Blocks whose every event first checks the files it names, and which answers every failure with a sentence."""
 
     async def process_api(self, block_fn, inputs, *args, **kwargs) -> dict[str, Any]:
+        language = request_language(kwargs.get("request"))
         try:
             fn = self.fns[block_fn] if isinstance(block_fn, int) else block_fn
             if not isinstance(inputs, list) or len(inputs) < len(fn.inputs):
-                raise UserError(INCOMPLETE.format(count=len(fn.inputs)))
+                raise UserError(Message("serve.incomplete", count=len(fn.inputs)))
             for block, value in zip(fn.inputs, inputs):
                 if isinstance(block, FileInput) and value is not None and not block.sent_right(value):
-                    raise UserError(NOT_A_FILE.format(what=block.what))
+                    raise UserError(not_a_file(block.what))
             for path in _paths_in(inputs):
                 self.check_readable(path)
             return await super().process_api(block_fn, inputs, *args, **kwargs)
         except gr.Error:
             raise
         except UserError as err:
-            raise gr.Error(str(err), print_exception=False) from None
+            raise gr.Error(err.text(language), print_exception=False) from None
         except Exception:
             log.exception("request failed")
-            raise gr.Error(SORRY, print_exception=False) from None
+            raise gr.Error(SORRY.text(language), print_exception=False) from None
 
     @staticmethod
     def check_readable(path: str) -> None:

@@ -13,10 +13,10 @@ from functools import lru_cache
 from pathlib import Path
 
 from .errors import SongError
+from .messages import Message
 
 SONGS_DIR = Path(__file__).resolve().parent.parent / "assets" / "songs"
 SONG_ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
-LANGUAGE_NAMES = {"en": "English", "zh": "Mandarin"}
 KINDS = ("sung", "spoken")  # the order of the picker
 
 
@@ -35,9 +35,15 @@ class Song:
     vocals: Path
 
     @property
-    def label(self) -> str:
+    def name(self) -> Message:
+        """The title in the user's words (the catalogue's, by id)."""
+        return Message(f"title.{self.id}")
+
+    @property
+    def label(self) -> Message:
         """For pickers, e.g. "Twinkle Twinkle · English · 13.9 s"."""
-        return f"{self.title} · {LANGUAGE_NAMES.get(self.language, self.language)} · {self.duration:.1f} s"
+        return Message("song.label", title=self.name, language=Message(f"song.language.{self.language}"),
+                       duration=self.duration)
 
 
 def _load(meta_path: Path) -> Song:
@@ -66,5 +72,6 @@ def get_song(song_id: str) -> Song:
     catalogue = _catalogue()
     if isinstance(song_id, str) and SONG_ID.fullmatch(song_id) and song_id in catalogue:
         return catalogue[song_id]
-    named = f" '{song_id}'" if isinstance(song_id, str) and SONG_ID.fullmatch(song_id[:40]) else ""  # echo ids only
-    raise SongError(f"Unknown song{named}. Choose one of: {', '.join(catalogue)}.")
+    if isinstance(song_id, str) and SONG_ID.fullmatch(song_id[:40]):  # echo what is shaped like an id, only
+        raise SongError(Message("song.unknown_named", name=song_id[:40], choices=", ".join(catalogue)))
+    raise SongError(Message("song.unknown", choices=", ".join(catalogue)))

@@ -20,8 +20,9 @@ from . import audio as audio_mod
 from . import motion as motion_mod
 from .engines import RenderJob, load_engine
 from .errors import Cancelled, UserError
-from .pipeline import (Progress, SingOptions, SingResult, SongInput, load_song, prepare_audio, resolve_song, silent,
-                       time_left)
+from .messages import Message
+from .pipeline import (Progress, SingOptions, SingResult, SongInput, _shown, frame_progress, load_song, prepare_audio,
+                       resolve_song, silent)
 from .separate import resample
 from .video import write_video
 
@@ -42,22 +43,22 @@ def sing_together(photos: list, song: str | Path | None = None, *, arrangement: 
     """
     options = SingOptions(engine=ENGINE, motion=motion, seed=seed, start=start, end=end)
     if arrangement not in arrange.ARRANGEMENTS:
-        raise UserError(f"Unknown arrangement {arrangement!r}. Choose one of: {', '.join(arrange.ARRANGEMENTS)}.")
+        raise UserError(Message("together.arrangement", got=str(arrangement)[:40], choices=", ".join(arrange.ARRANGEMENTS)))
     if arrangement != "voices" and song is None:
-        raise UserError("Choose a song (a preset or your own audio) to sing together.")
+        raise UserError(Message("together.no_song"))
     if arrangement == "voices" and not voices:
-        raise UserError("Own voices needs one audio clip for each face.")
+        raise UserError(Message("together.voices_needed"))
     if isinstance(round_beats, bool) or not isinstance(round_beats, int) or not (
             ROUND_BEATS[0] <= round_beats <= ROUND_BEATS[1]):
-        raise UserError(f"A round's voices enter {ROUND_BEATS[0]} to {ROUND_BEATS[1]} beats apart "
-                        f"(got {round_beats!r}).")
+        raise UserError(Message("together.round_beats", least=ROUND_BEATS[0], most=ROUND_BEATS[1],
+                                got=_shown(round_beats)))
     report = silent(progress)
-    report(0.0, "Finding the faces")
+    report(0.0, Message("progress.faces"))
     stage = group.stage_of(photos)
     notices = list(stage.notices)
 
-    report(0.04, "Analysing the song")
-    separating = lambda done: report(0.04 + 0.05 * done, f"Separating the voice from the music ({done:.0%})")  # noqa: E731
+    report(0.04, Message("progress.song"))
+    separating = lambda done: report(0.04 + 0.05 * done, Message("progress.separating", done=done))  # noqa: E731
     with tempfile.TemporaryDirectory(prefix="emo-together-") as tmp:
         features, turns, track, track_start = _audio(arrangement, song, voices, len(stage.singers), options,
                                                      round_beats, notices, stop, separating, Path(tmp))
@@ -65,7 +66,7 @@ def sing_together(photos: list, song: str | Path | None = None, *, arrangement: 
         if turns:
             plans = [arrange.listening(plan, turn, options.fps) for plan, turn in zip(plans, turns)]
 
-        report(0.09, f"Loading the {ENGINE} engine")
+        report(0.09, Message("progress.engine", engine=ENGINE))
         engine = load_engine(ENGINE)
         jobs = [RenderJob(s.portrait, s.face, f, p, options.seed + i, s.others)
                 for i, (s, f, p) in enumerate(zip(stage.singers, features, plans))]
@@ -74,7 +75,7 @@ def sing_together(photos: list, song: str | Path | None = None, *, arrangement: 
         out.parent.mkdir(parents=True, exist_ok=True)
         frames = provenance.stamp(_composed(stage, engine, jobs, report, stop))
         write_video(out, frames, fps, n_frames, track, provenance.metadata(engine.name), audio_start=track_start)
-    report(1.0, "Done")
+    report(1.0, Message("progress.done"))
     return SingResult(out, engine.name, n_frames / fps, n_frames, tuple(dict.fromkeys(notices)))
 
 
@@ -86,7 +87,7 @@ def _composed(stage: group.Stage, engine, jobs: list[RenderJob], report, stop: t
         if stop is not None and stop.is_set():
             raise Cancelled()
         yield stage.compose([next(stream) for stream in streams])
-        report(0.1 + 0.88 * done / total, f"Animating frame {done}/{total}{time_left(began, done, total)}")
+        report(0.1 + 0.88 * done / total, frame_progress(began, done, total))
 
 
 def _audio(arrangement: str, song, voices, singers: int, options: SingOptions, round_beats: int,
@@ -107,13 +108,11 @@ def _audio(arrangement: str, song, voices, singers: int, options: SingOptions, r
         lag_frames = max(1, round(round_beats * period * options.fps))
         entries = [k * lag_frames * OUT_RATE // options.fps for k in range(singers)]
         track = arrange.round_track(voice, mix - voice, entries)
-        notices.append(f"A round: each face comes in {round_beats} beats ({lag_frames / options.fps:.1f} s) after "
-                       "the one before, and the track sings it so.")
+        notices.append(Message("together.round", beats=round_beats, seconds=lag_frames / options.fps))
         voices_in = [arrange.delayed(voice, entry, len(track)) for entry in entries]
     else:
         if len(voices) != singers:
-            raise UserError(f"Own voices needs one audio clip for each face: {singers} faces, {len(voices)} "
-                            f"clip{'s' if len(voices) != 1 else ''}.")
+            raise UserError(Message("together.voices_count", faces=singers, clips=len(voices)))
         clip_options = SingOptions(engine=ENGINE, motion=options.motion, seed=options.seed)
         parts = []
         for i, clip in enumerate(voices):
@@ -122,7 +121,7 @@ def _audio(arrangement: str, song, voices, singers: int, options: SingOptions, r
                 parts.append(load_song(SongInput(path.stem, path, path), clip_options, notices, stop, separating,
                                        sample_rate=OUT_RATE))
             except UserError as err:
-                raise type(err)(f"Voice {i + 1}: {err}") from err
+                raise type(err)(Message("together.voice_n", number=i + 1, reason=err.args[0])) from err
         track = arrange.mixed([mix for _, mix in parts])
         voices_in = [arrange.delayed(voice, 0, len(track)) for voice, _ in parts]
     path = tmp / "track.wav"

@@ -194,7 +194,7 @@ def test_only_uploads_are_read(server, secret, uploads, outside_url, slot, meta)
 def test_file_inputs_must_be_uploads(server, value):
     event, payload, seconds = timed_call(server, [value, PRESET, None, 0.5, 0, "", ""])
     assert event == "error" and seconds < REFUSAL_S, (event, payload[:300])
-    assert message(event, payload) in (serve.NOT_A_FILE.format(what="photo"), serve.NOT_UPLOADED), payload
+    assert message(event, payload) in (serve.not_a_file("photo"), serve.NOT_UPLOADED), payload
     assert not leaks(payload, server)
 
 
@@ -372,7 +372,7 @@ def test_a_huge_json_body_is_refused_before_it_is_read(server):
 def test_a_body_just_under_the_bound_is_still_read(server):
     """A request of 0.9 MB (a long junk string) gets a sentence, not a 413: the bound is on size, not on content."""
     event, payload = server.call(["x" * 900_000, PRESET, None, 0.5, 0, "", ""])
-    assert event == "error" and message(event, payload) == serve.NOT_A_FILE.format(what="photo"), payload[:200]
+    assert event == "error" and message(event, payload) == serve.not_a_file("photo"), payload[:200]
 
 
 def test_deep_nesting_does_not_break_the_server(server):

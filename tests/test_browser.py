@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from urllib.parse import quote
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ import emo
 from emo import face as face_mod
 from emo import photo as photo_mod
 from emo.ffmpeg import exe as ffmpeg_exe
+from emo.messages import Message
 
 from . import images
 from .server import start_app, stop_app
@@ -47,37 +49,52 @@ def browser():
         chromium.close()
 
 
-@pytest.fixture
-def page(browser, server):
-    """A fresh visitor (own context: own cookies and Gradio session) with the app loaded."""
-    context = browser.new_context(viewport={"width": 1280, "height": 1500})
+def _visitor(browser, server, locale: str):
+    """A fresh visitor (own context: own cookies and Gradio session) whose browser speaks `locale`, app loaded."""
+    context = browser.new_context(viewport={"width": 1280, "height": 1500}, locale=locale)
     context.set_default_timeout(STEP_MS)
     page = context.new_page()
     page.goto(server.url)
     page.wait_for_selector('input[type=file][accept="image/*"]', state="attached")
+    return context, page
+
+
+@pytest.fixture
+def page(browser, server):
+    context, page = _visitor(browser, server, "en-US")
     yield page
     context.close()
 
 
-def _pick_song(page, song) -> None:
-    page.get_by_role("combobox", name="Song").click()
-    page.get_by_role("option", name=song.label).click()
-    assert page.get_by_role("combobox", name="Song").input_value() == song.label
+@pytest.fixture
+def chinese_page(browser, server):
+    """A visitor whose browser asks for zh-CN: the page turns Chinese once it has loaded."""
+    context, page = _visitor(browser, server, "zh-CN")
+    page.get_by_role("button", name="生成").first.wait_for()
+    yield page
+    context.close()
+
+
+def _pick_song(page, song, language: str = "en") -> None:
+    picker = page.get_by_role("combobox", name=Message("app.song").text(language)).first
+    picker.click()
+    page.get_by_role("option", name=song.label.text(language)).click()
+    assert picker.input_value() == song.label.text(language)
 
 
 def _upload_photo(page, path: Path) -> None:
     """Choose a file in the photo input and wait until its preview shows (the upload is done)."""
     page.set_input_files('input[type=file][accept="image/*"]', str(path))
-    page.wait_for_selector(f'img[src*="{path.name}"]')
+    page.wait_for_selector(f'img[src*="{quote(path.name)}"]')  # the src is URL-encoded (a Chinese file name)
 
 
-def _generate(page) -> str:
+def _generate(page, button: str = "Generate") -> str:
     """Press Generate and wait (bounded) for the status to report: the status text.
 
     "Error" is what Gradio's status tracker shows inside #status when the handler never answered (an exception).
     """
-    page.get_by_role("button", name="Generate").click()
-    page.wait_for_function("() => /Done:|⚠️|\\bError\\b/.test(document.querySelector('#status').innerText)",
+    page.get_by_role("button", name=button).first.click()
+    page.wait_for_function("() => /Done:|完成：|⚠️|\\bError\\b/.test(document.querySelector('#status').innerText)",
                            timeout=RENDER_MS)
     return page.inner_text("#status").strip()
 
@@ -138,3 +155,37 @@ def test_a_file_that_is_not_an_image_shows_why(page, tmp_path):
     page.set_input_files('input[type=file][accept="image/*"]', str(junk))
     page.wait_for_selector('img[src*="holiday.jpg"]', state="attached")
     assert _generate(page) == f"⚠️ {photo_mod.NOT_AN_IMAGE}"
+
+
+def test_a_chinese_browser_sees_the_page_progress_and_video_in_chinese(chinese_page, tmp_path):
+    page = chinese_page
+    body = page.inner_text("body")
+    for words in ("照片唱歌", "单张照片", "一起唱", "歌曲", "你的照片：一张脸，正对镜头", "头部动作", "示例照片"):
+        assert words in body, words
+    _pick_song(page, SONG, "zh")
+    photo = tmp_path / "我的照片.png"
+    Image.fromarray(images.astronaut()).save(photo)
+    _upload_photo(page, photo)
+    page.get_by_role("button", name="生成").first.click()
+    page.wait_for_function("() => /正在生成第 \\d+\\/\\d+ 帧/.test(document.body.innerText)", timeout=RENDER_MS)
+    page.wait_for_function("() => /完成：|⚠️/.test(document.querySelector('#status').innerText)", timeout=RENDER_MS)
+    status = page.inner_text("#status").strip()
+    assert status.startswith(f"完成：由 **warp** 引擎生成的 {SONG.duration:.1f} 秒视频".replace("**", "")), status
+    assert abs(_playing_video(page)["duration"] - SONG.duration) <= 1 / 25 + 0.05
+
+
+def test_a_chinese_browser_is_told_in_chinese_why_a_photo_is_refused_and_can_switch(chinese_page, browser, server,
+                                                                                    tmp_path):
+    page = chinese_page
+    cat = tmp_path / "我的猫.png"
+    Image.fromarray(images.no_face()["cat"]).save(cat)
+    _upload_photo(page, cat)
+    assert _generate(page, "生成") == f"⚠️ {face_mod.NO_FACE.text('zh')}"
+    # The switch: English at once, and remembered on the next visit from this browser.
+    page.get_by_label("English").check()
+    page.get_by_role("button", name="Generate").first.wait_for()
+    assert "Your photo: one face, looking at the camera" in page.inner_text("body")
+    page.reload()
+    page.wait_for_selector('input[type=file][accept="image/*"]', state="attached")
+    page.get_by_role("button", name="Generate").first.wait_for()
+    assert "生成" not in page.get_by_role("button").all_inner_texts()

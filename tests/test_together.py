@@ -200,7 +200,7 @@ def test_voice_clips_must_be_uploads(server, group_photo, voices, expected):
     uploaded = server.upload("group.png", group_photo.read_bytes())
     data = [file_data(uploaded), None, None, None, None, SONG, None, voices, "voices", 8, 0.5, 0]
     event, payload = server.call(data, api="generate_together", timeout=30)
-    want = serve.NOT_UPLOADED if expected.endswith("UPLOADED") else serve.NOT_A_FILE.format(what="voice clips")
+    want = serve.NOT_UPLOADED if expected.endswith("UPLOADED") else serve.not_a_file("voices")
     assert event == "error" and want in payload, payload[:300]
     assert "Traceback" not in payload
 
