@@ -173,7 +173,8 @@ def build() -> gr.Blocks:
     first = next(iter(SONGS))
     # Gradio keeps its own copies of uploads: sweep them on the same schedule as the videos.
     ttl = int(outputs.OUTPUT_TTL_S)
-    with serve.GuardedBlocks(title=Message("app.title").text("en"), delete_cache=(min(600, ttl), ttl)) as demo:
+    title = " · ".join(Message("app.title").text(code) for code in LANGUAGES)  # the browser tab: both, always
+    with serve.GuardedBlocks(title=title, delete_cache=(min(600, ttl), ttl)) as demo:
         with gr.Row():
             WORDS(gr.Markdown, {"value": "app.intro"})
             language = serve.LanguagePicker([(name, code) for code, name in LANGUAGES.items()], value="en",

@@ -1,14 +1,22 @@
-"""Command line: ``python -m emo sing PHOTO SONG -o OUT.mp4``, ``python -m emo together PHOTO... SONG -o OUT.mp4``,
-``python -m emo check PHOTO``, ``python -m emo songs``.
+"""Command line: ``emo sing PHOTO SONG -o OUT.mp4``, ``emo together PHOTO... SONG -o OUT.mp4``, ``emo check PHOTO``,
+``emo songs`` (or ``python -m emo ...``), in LANG's language.
 
 Any problem with the input exits with status 2 and one line saying what is wrong.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from .errors import UserError
+from .messages import Message, cli_language, translate
+
+LANGUAGE = cli_language(os.environ)  # every line this command prints is in LANG's language (English or Chinese)
+
+
+def say(key: str, **params) -> str:
+    return Message(key, **params).text(LANGUAGE)
 
 
 def _progress_printer():
@@ -18,7 +26,7 @@ def _progress_printer():
         percent = int(fraction * 100)
         if percent != last[0]:
             last[0] = percent
-            print(f"\r{percent:3d}% {message:<60}", end="", file=sys.stderr, flush=True)
+            print(f"\r{percent:3d}% {translate(message, LANGUAGE):<60}", end="", file=sys.stderr, flush=True)
     return show
 
 
@@ -32,10 +40,14 @@ def cmd_sing(args) -> int:
     finally:
         if not args.quiet:
             print(file=sys.stderr)  # end the progress line
-    for notice in result.notices:
-        print(f"note: {notice}", file=sys.stderr)
+    _print_notices(result.notices, sys.stderr)
     print(result.video)
     return 0
+
+
+def _print_notices(notices, file) -> None:
+    for notice in notices:
+        print(say("cli.note", text=notice), file=file)
 
 
 def cmd_together(args) -> int:
@@ -45,7 +57,7 @@ def cmd_together(args) -> int:
     if arrangement == "voices":  # each face sings its own clip: every name given is a photo
         photos, song = args.photos_and_song, None
     elif len(args.photos_and_song) < 2:
-        raise UserError("Give the photos and then the song: python -m emo together PHOTO... SONG -o OUT.mp4")
+        raise UserError(Message("cli.photos_then_song"))
     else:
         photos, song = args.photos_and_song[:-1], args.photos_and_song[-1]
     try:
@@ -55,8 +67,7 @@ def cmd_together(args) -> int:
     finally:
         if not args.quiet:
             print(file=sys.stderr)
-    for notice in result.notices:
-        print(f"note: {notice}", file=sys.stderr)
+    _print_notices(result.notices, sys.stderr)
     print(result.video)
     return 0
 
@@ -66,9 +77,8 @@ def cmd_check(args) -> int:
 
     _, face = check_photo(args.photo)
     x0, y0, x1, y1 = face.box
-    print(f"ok: one face, {x1 - x0:.0f}x{y1 - y0:.0f} px at ({x0:.0f}, {y0:.0f})")
-    for notice in face.notices:
-        print(f"note: {notice}")
+    print(say("cli.ok", width=x1 - x0, height=y1 - y0, x=x0, y=y0))
+    _print_notices(face.notices, sys.stdout)
     return 0
 
 
@@ -76,45 +86,36 @@ def cmd_songs(args) -> int:
     from .songs import list_songs
 
     for song in list_songs():
-        print(f"{song.id:<20} {song.language:<3} {song.kind:<7} {song.duration:5.1f} s  {song.title}")
+        print(f"{song.id:<20} {song.language:<3} {song.kind:<7} {song.duration:5.1f} s  {song.name.text(LANGUAGE)}")
     return 0
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m emo", description="Make a photo of a face sing.")
+    p = argparse.ArgumentParser(prog="emo", description=say("cli.about"))
     sub = p.add_subparsers(dest="command", required=True)
-    s = sub.add_parser("sing", help="make a singing video")
-    s.add_argument("photo", help="a frontal headshot (jpg, png, webp, ...)")
-    s.add_argument("song", help="a preset id (see 'python -m emo songs') or an audio file")
-    s.add_argument("-o", "--output", required=True, help="the mp4 to write")
-    s.add_argument("--engine", default="auto", choices=["auto", "warp", "diffusion"])
-    s.add_argument("--motion", type=float, default=0.5, help="head motion, 0 (still) to 1 (lively)")
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--size", type=int, default=512, help="side of the square video in pixels")
-    s.add_argument("--start", default="0", help="sing from here: seconds or m:ss (default: the beginning)")
-    s.add_argument("--end", help="sing to here: seconds or m:ss (default: the end, at most 5 minutes in all)")
-    s.add_argument("-q", "--quiet", action="store_true", help="no progress output")
-    s.set_defaults(run=cmd_sing)
-    t = sub.add_parser("together", help="make several faces sing one song",
-                       description="2-4 photos, or one group photo, sing one song.")
-    t.add_argument("photos_and_song", nargs="+", metavar="PHOTO... SONG",
-                   help="2-4 photos (or one group photo), then a preset id or an audio file (no song with --voices)")
-    t.add_argument("-o", "--output", required=True, help="the mp4 to write")
-    t.add_argument("--arrangement", choices=["together", "turns", "round", "voices"],
-                   help="together (the default): all sing everything; turns: phrases in turn; round: each enters "
-                        "later; voices (the default with --voices): each face its own clip")
-    t.add_argument("--voices", nargs="+", metavar="CLIP", help="one audio clip per face, in the faces' order")
-    t.add_argument("--round-beats", type=int, default=8, help="beats between a round's entries (default 8)")
-    t.add_argument("--motion", type=float, default=0.5, help="head motion, 0 (still) to 1 (lively)")
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--start", default="0", help="sing from here: seconds or m:ss")
-    t.add_argument("--end", help="sing to here: seconds or m:ss")
-    t.add_argument("-q", "--quiet", action="store_true", help="no progress output")
-    t.set_defaults(run=cmd_together)
-    c = sub.add_parser("check", help="check that a photo has one usable frontal face")
-    c.add_argument("photo")
+    s = sub.add_parser("sing", help=say("cli.sing"), description=say("cli.sing"))
+    s.add_argument("photo", help=say("cli.photo"))
+    s.add_argument("song", help=say("cli.song"))
+    s.add_argument("-o", "--output", required=True, help=say("cli.output"))
+    s.add_argument("--engine", default="auto", choices=["auto", "warp", "diffusion"], help=say("cli.engine"))
+    s.add_argument("--size", type=int, default=512, help=say("cli.size"))
+    t = sub.add_parser("together", help=say("cli.together"), description=say("cli.together_about"))
+    t.add_argument("photos_and_song", nargs="+", metavar="PHOTO... SONG", help=say("cli.photos_and_song"))
+    t.add_argument("-o", "--output", required=True, help=say("cli.output"))
+    t.add_argument("--arrangement", choices=["together", "turns", "round", "voices"], help=say("cli.arrangement"))
+    t.add_argument("--voices", nargs="+", metavar="CLIP", help=say("cli.voices"))
+    t.add_argument("--round-beats", type=int, default=8, help=say("cli.round_beats"))
+    for command, run in ((s, cmd_sing), (t, cmd_together)):
+        command.add_argument("--motion", type=float, default=0.5, help=say("cli.motion"))
+        command.add_argument("--seed", type=int, default=0, help=say("cli.seed"))
+        command.add_argument("--start", default="0", help=say("cli.start"))
+        command.add_argument("--end", help=say("cli.end"))
+        command.add_argument("-q", "--quiet", action="store_true", help=say("cli.quiet"))
+        command.set_defaults(run=run)
+    c = sub.add_parser("check", help=say("cli.check"), description=say("cli.check"))
+    c.add_argument("photo", help=say("cli.photo"))
     c.set_defaults(run=cmd_check)
-    sub.add_parser("songs", help="list the preset songs").set_defaults(run=cmd_songs)
+    sub.add_parser("songs", help=say("cli.songs"), description=say("cli.songs")).set_defaults(run=cmd_songs)
     return p
 
 
@@ -123,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.run(args)
     except UserError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(say("cli.error", text=err.text(LANGUAGE)), file=sys.stderr)
         return 2
 
 

@@ -307,6 +307,44 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "cli.ok": {
         "en": "ok: one face, {width:.0f}x{height:.0f} px at ({x:.0f}, {y:.0f})",
         "zh": "可以：一张脸，{width:.0f}x{height:.0f} 像素，位于 ({x:.0f}, {y:.0f})"},
+    "cli.about": {"en": "Make a photo of a face sing.", "zh": "让照片里的脸唱歌。"},
+    "cli.sing": {"en": "make a singing video", "zh": "生成唱歌视频"},
+    "cli.together": {"en": "make several faces sing one song", "zh": "让几张脸一起唱一首歌"},
+    "cli.together_about": {
+        "en": "2-4 photos, or one group photo, sing one song.",
+        "zh": "2-4 张照片，或一张合照，一起唱一首歌。"},
+    "cli.check": {
+        "en": "check that a photo has one usable frontal face",
+        "zh": "检查照片里是否有一张可用的正脸"},
+    "cli.songs": {"en": "list the preset songs", "zh": "列出预设歌曲"},
+    "cli.photo": {"en": "a frontal headshot (jpg, png, webp, ...)", "zh": "一张正脸照片（jpg、png、webp 等）"},
+    "cli.song": {
+        "en": "a preset id (see 'emo songs') or an audio file",
+        "zh": "预设歌曲的 id（见 'emo songs'）或一个音频文件"},
+    "cli.output": {"en": "the mp4 to write", "zh": "要写入的 mp4 文件"},
+    "cli.engine": {
+        "en": "auto (the default: diffusion where a GPU can run it, else warp), warp (CPU) or diffusion (GPU)",
+        "zh": "auto（默认：有可用 GPU 时用 diffusion，否则用 warp）、warp（CPU）或 diffusion（GPU）"},
+    "cli.size": {"en": "side of the square video in pixels", "zh": "方形视频的边长（像素）"},
+    "cli.photos_and_song": {
+        "en": "2-4 photos (or one group photo), then a preset id or an audio file (no song with --voices)",
+        "zh": "2-4 张照片（或一张合照），然后是预设歌曲 id 或音频文件（用 --voices 时不需要歌曲）"},
+    "cli.arrangement": {
+        "en": "together (the default): all sing everything; turns: phrases in turn; round: each enters later; "
+              "voices (the default with --voices): each face its own clip",
+        "zh": "together（默认）：齐唱；turns：一句一句轮流唱；round：轮唱，依次晚一点进入；voices（用 --voices 时默认）："
+              "每张脸唱自己的音频"},
+    "cli.voices": {"en": "one audio clip per face, in the faces' order", "zh": "每张脸一段音频，按脸的顺序"},
+    "cli.round_beats": {"en": "beats between a round's entries (default 8)", "zh": "轮唱中各声部相隔的拍数（默认 8）"},
+    "cli.motion": {"en": "head motion, 0 (still) to 1 (lively)", "zh": "头部动作，0（不动）到 1（活泼）"},
+    "cli.seed": {"en": "another seed, another take", "zh": "换个种子，换个版本"},
+    "cli.start": {
+        "en": "sing from here: seconds or m:ss (default: the beginning)",
+        "zh": "从这里开始唱：秒数或 分:秒（默认：开头）"},
+    "cli.end": {
+        "en": "sing to here: seconds or m:ss (default: the end, at most 5 minutes in all)",
+        "zh": "唱到这里：秒数或 分:秒（默认：结尾，总共最多 5 分钟）"},
+    "cli.quiet": {"en": "no progress output", "zh": "不显示进度"},
     "cli.photos_then_song": {
         "en": "Give the photos and then the song: emo together PHOTO... SONG -o OUT.mp4",
         "zh": "请先给照片，再给歌曲：emo together 照片... 歌曲 -o 输出.mp4"},

@@ -1,6 +1,7 @@
 """The whole flow through its three doors: Python (`emo.sing`), the CLI and the app's handler."""
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import pytest
 
 import emo
 import emo.ffmpeg
+from emo import face as face_mod
 from emo.errors import UserError
 from emo.pipeline import parse_time
 
@@ -93,8 +95,11 @@ def test_bad_options_are_explained(tmp_path, kwargs, message):
     assert not list(tmp_path.iterdir())
 
 
-def cli(*args):
-    return subprocess.run([sys.executable, "-m", "emo", *map(str, args)], capture_output=True, text=True, cwd=ROOT)
+def cli(*args, lang: str = "C.UTF-8"):
+    """The command line as a user in locale `lang` runs it (English unless told otherwise, whatever this machine's)."""
+    env = {**{k: v for k, v in os.environ.items() if k not in ("LC_ALL", "LC_MESSAGES")}, "LANG": lang}
+    return subprocess.run([sys.executable, "-m", "emo", *map(str, args)], capture_output=True, text=True, cwd=ROOT,
+                          env=env)
 
 
 def test_cli_sing_check_and_songs(tmp_path, intro_song):
@@ -124,6 +129,18 @@ def test_cli_bad_inputs_exit_2_with_one_line(tmp_path):
         lines = [line for line in done.stderr.splitlines() if line.strip()]
         assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in done.stderr
     assert not (tmp_path / "o.mp4").exists()
+
+
+def test_cli_speaks_chinese_when_lang_says_so(tmp_path):
+    cat = tmp_path / "猫.png"
+    from PIL import Image
+
+    Image.fromarray(images.no_face()["cat"]).save(cat)
+    refused = cli("check", cat, lang="zh_CN.UTF-8")
+    assert refused.returncode == 2 and refused.stderr.strip() == f"错误：{face_mod.NO_FACE.text('zh')}", refused.stderr
+    listing = cli("songs", lang="zh_CN.UTF-8")
+    assert "生日快乐" in listing.stdout and "Happy Birthday" not in listing.stdout
+    assert "生成唱歌视频" in cli("--help", lang="zh_CN.UTF-8").stdout
 
 
 def test_app_handler_generates_and_explains_rejections(tmp_path, monkeypatch):
