@@ -192,7 +192,7 @@ def build() -> gr.Blocks:
 
 def _relabel(language: str, *songs: str) -> list:
     """Every word of the page, and the song cards, in `language`."""
-    language = language if language in LANGUAGES else "en"
+    language = language if isinstance(language, str) and language in LANGUAGES else "en"
     return [*WORDS.updates(language), *(song_card(song, language)[0] for song in songs)]
 
 
@@ -208,7 +208,7 @@ def _song_inputs(first: str):
     preview = WORDS(gr.Audio, {"label": "app.preview"}, value=card_audio, interactive=False)
     own_audio = WORDS(serve.AudioInput, {"label": lambda language: Message("app.own_audio", minutes=MAX_SECONDS / 60)
                                          .text(language)}, type="filepath", sources=["upload", "microphone"])
-    song.change(_song_card_for, song, [card, preview])
+    song.change(_song_card_for, song, [card, preview], api_name="song_card")
     return song, own_audio, card
 
 

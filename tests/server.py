@@ -60,9 +60,10 @@ class AppServer:
         except urllib.error.HTTPError as err:
             return err.code, err.read()
 
-    def post(self, path: str, body: bytes, content_type: str, timeout: float = 30) -> tuple[int, bytes]:
+    def post(self, path: str, body: bytes, content_type: str, timeout: float = 30,
+             headers: dict | None = None) -> tuple[int, bytes]:
         request = urllib.request.Request(self.url + path.lstrip("/"), data=body, method="POST",
-                                         headers={"Content-Type": content_type})
+                                         headers={"Content-Type": content_type, **(headers or {})})
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:
                 return response.status, response.read()
@@ -78,12 +79,14 @@ class AppServer:
         assert status == 200, (status, answer[:300])
         return json.loads(answer)[0]
 
-    def call(self, data: list, api: str = "generate", timeout: float = 60) -> tuple[str, str]:
+    def call(self, data: list, api: str = "generate", timeout: float = 60,
+             headers: dict | None = None) -> tuple[str, str]:
         """Gradio's plain HTTP API, no client: POST the inputs, then read the event stream (bounded) to its end.
 
         Returns (last event name, its data): "complete" and the outputs, or "error" and the message.
         """
-        status, answer = self.post(f"gradio_api/call/{api}", json.dumps({"data": data}).encode(), "application/json")
+        status, answer = self.post(f"gradio_api/call/{api}", json.dumps({"data": data}).encode(), "application/json",
+                                   headers=headers)
         if status != 200:
             return f"http {status}", answer.decode(errors="replace")
         event_id = json.loads(answer)["event_id"]

@@ -26,6 +26,7 @@ from PIL import Image
 import emo
 from emo import serve
 from emo.ffmpeg import exe as ffmpeg_exe
+from emo.messages import Message
 
 from . import images
 from .conftest import ROOT
@@ -419,6 +420,28 @@ def test_typed_values_get_a_sentence(server, uploads, index, value, expected):
 def test_song_card_refuses_unknown_ids(server):
     event, payload = server.call(["../../etc/passwd"], api="song_card")
     assert event == "error" and "Unknown song" in message(event, payload), payload[:300]
+
+
+@pytest.mark.parametrize("headers", [{"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"},
+                                     {"Accept-Language": "en-US", "Cookie": f"{serve.LANGUAGE_COOKIE}=zh"}],
+                         ids=["browser", "switch"])
+def test_refusals_come_in_the_visitors_language(server, uploads, headers):
+    """The browser's languages, or the page's switch (its cookie), decide the words of every answer, the guard's too."""
+    event, payload = server.call([file_data(uploads["photo"]), PRESET, None, 0.5, -1, "", ""], headers=headers)
+    assert message(event, payload) == "⚠️ " + Message("options.seed", most=2**31 - 1, got="-1").text("zh"), payload[:300]
+    event, payload = server.call([{"path": "/etc/hostname"}, PRESET, None, 0.5, 0, "", ""], headers=headers)
+    assert event == "error" and message(event, payload) == serve.NOT_UPLOADED.text("zh"), payload[:300]
+
+
+@pytest.mark.parametrize("values", [["zh", PRESET, PRESET], [["zh"], PRESET, PRESET], [None, 5, None],
+                                    ["x" * 50_000, "../../etc/passwd", PRESET], [{"path": "/etc/passwd"}, PRESET]])
+def test_the_language_switch_takes_no_harm(server, values):
+    """The switch's event relabels the page from a language and the two song pickers; anything else it is sent
+    gets the page in English or a sentence, never a traceback or a file."""
+    event, payload = server.call(values, api="_relabel")
+    assert event in ("complete", "error") and not leaks(payload, server), payload[:300]
+    if event == "error":
+        assert message(event, payload), payload[:300]
 
 
 # ---------------------------------------------------------------------------------- 6. abandoned work stops
