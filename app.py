@@ -10,8 +10,7 @@ from gradio.utils import get_upload_folder
 from starlette.middleware import Middleware
 
 import emo
-from emo import outputs, serve
-from emo.audio import MAX_SECONDS
+from emo import outputs, serve, settings
 from emo.engines import load_engine, resolve
 from emo.errors import UserError
 from emo.pipeline import MAX_SEED
@@ -19,6 +18,10 @@ from emo.pipeline import MAX_SEED
 logging.basicConfig(format="%(asctime)s %(name)s: %(message)s")
 logging.getLogger("emo").setLevel(logging.INFO)
 
+try:
+    SETTINGS = settings.current()  # every EMO_* variable, checked now: a bad one stops the app with its sentence
+except settings.SettingError as err:
+    raise SystemExit(str(err)) from None
 ROOT = Path(__file__).parent
 EXAMPLES = sorted(str(p) for p in (ROOT / "examples").glob("*.jpg"))
 # Videos go straight into Gradio's own cache, which is what the page serves from: one copy of each.
@@ -26,7 +29,7 @@ OUTPUTS = Path(get_upload_folder()) / "emo-outputs"
 serve.check_setup(OUTPUTS, [Path(p) for p in EXAMPLES] + [f for s in emo.list_songs() for f in (s.mix, s.vocals)]
                   + ([] if emo.list_songs() else [ROOT / "assets" / "songs" / "*" / "song.json"]))
 
-ENGINE = serve.setting("EMO_ENGINE", "auto")  # `make run` sets warp: the CPU engine
+ENGINE = SETTINGS.engine  # `make run` sets warp: the CPU engine
 ENGINE_NAME = resolve(ENGINE)
 # Rough cost model for the wait shown to users: (fixed seconds, seconds per second of video). Warp: measured on a
 # 2-core CPU (benchmarks/speed.py); diffusion: a planning figure for one large GPU, 6 steps, until measured.
@@ -38,9 +41,6 @@ if ENGINE_NAME == "diffusion":
         print(f"The diffusion engine cannot run here ({err}) Serving the CPU engine instead.")
         ENGINE = ENGINE_NAME = "warp"
 SONGS = {song.id: song for song in emo.list_songs()}
-CONCURRENCY = serve.int_setting("EMO_CONCURRENCY", 2, 1, 64)
-QUEUE_SIZE = serve.int_setting("EMO_QUEUE_SIZE", 32, 1, 10_000)
-MAX_UPLOAD = serve.size_setting("EMO_MAX_UPLOAD", "25mb")
 
 
 def song_card(song_id) -> tuple[str, str]:
@@ -56,7 +56,7 @@ def song_card(song_id) -> tuple[str, str]:
 
 def gpu_seconds(photo, song_id, own_audio, motion, seed, start=None, end=None, progress=None) -> int:
     """ZeroGPU reservation: grows with the clip's length (the diffusion engine's cost is per frame)."""
-    seconds = MAX_SECONDS if own_audio or song_id not in SONGS else SONGS[song_id].duration
+    seconds = SETTINGS.max_seconds if own_audio or song_id not in SONGS else SONGS[song_id].duration
     return int(30 + 8 * seconds)
 
 
@@ -72,7 +72,7 @@ def _sing(photo, song_id, own_audio, motion, seed, start, end):
 @spaces.GPU(duration=gpu_seconds)
 def generate(photo, song_id, own_audio, motion, seed, start=None, end=None, progress=gr.Progress()):
     """Yields (video path or None, status message); own audio, when given, is sung instead of the preset, from
-    `start` to `end` (seconds or m:ss; empty: the whole clip, at most MAX_SECONDS).
+    `start` to `end` (seconds or m:ss; empty: the whole clip, at most the max_seconds setting).
 
     A generator, so Gradio can close it when the user leaves: that stops the job (see serve.Job).
     """
@@ -135,7 +135,7 @@ def generate_together(group_photo, photo1, photo2, photo3, photo4, song_id, own_
 def build() -> gr.Blocks:
     first = next(iter(SONGS))
     # Gradio keeps its own copies of uploads: sweep them on the same schedule as the videos.
-    ttl = int(outputs.OUTPUT_TTL_S)
+    ttl = int(SETTINGS.output_ttl_s)
     with serve.GuardedBlocks(title="Sing, portrait!", delete_cache=(min(600, ttl), ttl)) as demo:
         gr.Markdown("# Sing, portrait!\nPick a song, upload a frontal headshot, and watch the face sing it. "
                     "Runs on a CPU in seconds; every video is marked as AI-generated.")
@@ -152,9 +152,10 @@ def _song_inputs(first: str):
     card_text, card_audio = song_card(first)
     card = gr.Markdown(card_text)
     preview = gr.Audio(card_audio, label="Preview", interactive=False)
+    longest = f"{SETTINGS.max_seconds / 60:.0f} min"
     own_audio = serve.AudioInput(
         type="filepath", sources=["upload", "microphone"],
-        label=f"…or sing your own audio (mp3, wav, m4a, ogg, flac, aiff, webm; up to {MAX_SECONDS / 60:.0f} min)")
+        label=f"…or sing your own audio (mp3, wav, m4a, ogg, flac, aiff, webm; up to {longest})")
     song.change(song_card, song, [card, preview])
     return song, own_audio
 
@@ -182,7 +183,7 @@ def _one_photo_tab(first: str) -> None:
             video = gr.Video(label="Singing video", autoplay=True, buttons=["download"])
             status = gr.Markdown(elem_id="status")
     go.click(generate, [photo, song, own_audio, motion, seed, start, end], [video, status],
-             concurrency_limit=CONCURRENCY)
+             concurrency_limit=SETTINGS.concurrency)
 
 
 def _together_tab(first: str) -> None:
@@ -211,17 +212,18 @@ def _together_tab(first: str) -> None:
             status = gr.Markdown(elem_id="status-together")
     group_photo.change(faces_found, group_photo, [faces, faces_note])
     go.click(generate_together, [group_photo, *slots, song, own_audio, voices, arrangement, round_beats, motion, seed],
-             [video, status], concurrency_limit=CONCURRENCY)
+             [video, status], concurrency_limit=SETTINGS.concurrency)
 
 
 demo = build()
-demo.queue(max_size=QUEUE_SIZE)
+demo.queue(max_size=SETTINGS.queue_size)
 
 if __name__ == "__main__":
     from emo.face import preload
 
-    demo.launch(allowed_paths=[str(ROOT / "assets" / "songs"), str(ROOT / "examples")], max_file_size=MAX_UPLOAD,
-                app_kwargs={"middleware": [Middleware(serve.RequestLimits, max_upload=MAX_UPLOAD)]},
+    demo.launch(allowed_paths=[str(ROOT / "assets" / "songs"), str(ROOT / "examples")],
+                max_file_size=SETTINGS.max_upload,
+                app_kwargs={"middleware": [Middleware(serve.RequestLimits, max_upload=SETTINGS.max_upload)]},
                 prevent_thread_lock=True)
     preload()  # the face models (~1.4 s) load once the page is up, not on the first visitor's photo
     demo.block_thread()

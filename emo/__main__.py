@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from . import settings
 from .errors import UserError
 
 
@@ -26,8 +27,8 @@ def cmd_sing(args) -> int:
     from .pipeline import sing
 
     try:
-        result = sing(args.photo, args.song, engine=args.engine, motion=args.motion, seed=args.seed, size=args.size,
-                      start=args.start, end=args.end, out=args.output,
+        result = sing(args.photo, args.song, engine=args.engine or settings.current().engine, motion=args.motion,
+                      seed=args.seed, size=args.size, start=args.start, end=args.end, out=args.output,
                       progress=None if args.quiet else _progress_printer())
     finally:
         if not args.quiet:
@@ -87,7 +88,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("photo", help="a frontal headshot (jpg, png, webp, ...)")
     s.add_argument("song", help="a preset id (see 'python -m emo songs') or an audio file")
     s.add_argument("-o", "--output", required=True, help="the mp4 to write")
-    s.add_argument("--engine", default="auto", choices=["auto", "warp", "diffusion"])
+    s.add_argument("--engine", choices=["auto", "warp", "diffusion"],
+                   help="the engine that makes the frames (default: the engine setting, EMO_ENGINE, or auto)")
     s.add_argument("--motion", type=float, default=0.5, help="head motion, 0 (still) to 1 (lively)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--size", type=int, default=512, help="side of the square video in pixels")
@@ -121,6 +123,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
+        settings.current()  # every EMO_* variable, checked before any work
         return args.run(args)
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -1,21 +1,16 @@
 """The diffusion engine: EchoMimic v1 weights through our own pipeline (``emo.diffusion``), meant for a GPU.
 
 This module stays light: torch, diffusers and transformers are imported only when the engine is checked or loaded.
-
-Settings (environment):
-- ``EMO_DIFFUSION_PATH``: a local weights folder instead of the hub (layout in ``emo/diffusion/weights.py``).
-- ``EMO_DIFFUSION_DEVICE``: run there (e.g. ``cpu`` for tests and tiny weights) instead of requiring CUDA.
-- ``EMO_DIFFUSION_VARIANT``: ``fast`` (default: the accelerated weights, 6 steps, no guidance) or ``quality``
-  (the original weights, 30 steps, guidance 2.5: about ten times slower).
+Its settings (``diffusion_*`` in ``emo/settings.py``) are read when it is checked or loaded.
 """
 from __future__ import annotations
 
-import os
 from importlib.util import find_spec
 from typing import Iterator
 
 import numpy as np
 
+from .. import settings
 from ..errors import EngineUnavailable
 from . import Progress, RenderJob
 
@@ -31,19 +26,11 @@ NOT_DOWNLOADED = ("The diffusion engine's weights are not downloaded yet; choose
                   "them (about 9 GB).")
 
 
-def _variant():
-    from ..diffusion.weights import VARIANTS
-
-    name = os.environ.get("EMO_DIFFUSION_VARIANT", "fast")
-    if name not in VARIANTS:
-        raise EngineUnavailable(f"EMO_DIFFUSION_VARIANT must be one of: {', '.join(VARIANTS)} (it is '{name}').")
-    return VARIANTS[name]
-
-
 def _device() -> str | None:
-    """Where to run: EMO_DIFFUSION_DEVICE if set, else CUDA when there is one, else None."""
-    if os.environ.get("EMO_DIFFUSION_DEVICE"):
-        return os.environ["EMO_DIFFUSION_DEVICE"]
+    """Where to run: the diffusion_device setting, else CUDA when there is one, else None."""
+    chosen = settings.current().diffusion_device
+    if chosen:
+        return chosen
     import torch
 
     return "cuda" if torch.cuda.is_available() else None
@@ -79,17 +66,14 @@ class DiffusionEngine:
         """None when the engine can run here; else one sentence for the user. With auto, nothing is downloaded."""
         if any(find_spec(m) is None for m in ("torch", "diffusers", "transformers", "huggingface_hub")):
             return MISSING_PACKAGES
-        try:
-            variant = _variant()
-        except EngineUnavailable as e:
-            return str(e)
-        from ..diffusion.weights import local_root, missing_files
+        from ..diffusion.weights import VARIANTS, missing_files
 
+        config = settings.current()
         # the weights first: looking at files is cheaper than importing torch to ask for CUDA
-        if local_root() is not None or auto:
-            missing = missing_files(variant)
-            if missing and local_root() is not None:
-                return f"EMO_DIFFUSION_PATH ({local_root()}) lacks {', '.join(missing)}."
+        if config.diffusion_path is not None or auto:
+            missing = missing_files(VARIANTS[config.diffusion_variant], config.diffusion_path)
+            if missing and config.diffusion_path is not None:
+                return f"EMO_DIFFUSION_PATH ({config.diffusion_path}) lacks {', '.join(missing)}."
             if missing:
                 return NOT_DOWNLOADED
         if _device() is None:
@@ -98,13 +82,15 @@ class DiffusionEngine:
 
     @classmethod
     def load(cls) -> "DiffusionEngine":
-        from ..diffusion.weights import build_pipeline
+        from ..diffusion.weights import VARIANTS, build_pipeline
 
-        variant, device = _variant(), _device()
+        config, device = settings.current(), _device()
         if device is None:
             raise EngineUnavailable(NO_GPU)
+        variant = VARIANTS[config.diffusion_variant]
         try:
-            pipe, resolution = build_pipeline(variant, device)
+            pipe, resolution = build_pipeline(variant, device, root=config.diffusion_path,
+                                              fp16_cache=config.diffusion_fp16_cache)
         except OSError as e:  # huggingface_hub's network and cache errors are OSErrors
             raise EngineUnavailable(f"The diffusion engine's weights could not be fetched ({type(e).__name__}); "
                                     "check the internet connection or use the CPU engine (warp).") from e
