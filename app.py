@@ -11,9 +11,10 @@ from starlette.middleware import Middleware
 
 import emo
 from emo import outputs, serve, settings
-from emo.engines import load_engine, resolve
+from emo.engines import engine_class, load_engine, resolve
 from emo.errors import UserError
 from emo.pipeline import MAX_SEED
+from emo.together import ENGINE as TOGETHER_ENGINE
 
 logging.basicConfig(format="%(asctime)s %(name)s: %(message)s")
 logging.getLogger("emo").setLevel(logging.INFO)
@@ -29,17 +30,13 @@ OUTPUTS = Path(get_upload_folder()) / "emo-outputs"
 serve.check_setup(OUTPUTS, [Path(p) for p in EXAMPLES] + [f for s in emo.list_songs() for f in (s.mix, s.vocals)]
                   + ([] if emo.list_songs() else [ROOT / "assets" / "songs" / "*" / "song.json"]))
 
-ENGINE = SETTINGS.engine  # `make run` sets warp: the CPU engine
-ENGINE_NAME = resolve(ENGINE)
-# Rough cost model for the wait shown to users: (fixed seconds, seconds per second of video). Warp: measured on a
-# 2-core CPU (benchmarks/speed.py); diffusion: a planning figure for one large GPU, 6 steps, until measured.
-WAIT = {"warp": (2.0, 0.3), "diffusion": (20.0, 2.0)}
-if ENGINE_NAME == "diffusion":
-    try:
-        load_engine(ENGINE_NAME)  # at start-up: ZeroGPU needs models placed before the GPU function runs
-    except UserError as err:
-        print(f"The diffusion engine cannot run here ({err}) Serving the CPU engine instead.")
-        ENGINE = ENGINE_NAME = "warp"
+ENGINE_NAME = resolve(SETTINGS.engine)  # `make run` sets warp: the CPU engine
+try:
+    load_engine(ENGINE_NAME)  # at start-up: ZeroGPU needs models placed before the GPU function runs
+except UserError as err:
+    print(f"The {ENGINE_NAME} engine cannot run here ({err}) Serving the CPU engine instead.")
+    ENGINE_NAME = "warp"
+ENGINE_CLASS = engine_class(ENGINE_NAME)  # its cost is the wait shown; its controls, the inputs shown
 SONGS = {song.id: song for song in emo.list_songs()}
 
 
@@ -49,8 +46,7 @@ def song_card(song_id) -> tuple[str, str]:
     kind = "sung" if song.kind == "sung" else "spoken line"
     language = {"en": "English", "zh": "Mandarin"}.get(song.language, song.language)
     lyrics = song.lyrics.replace("\n", "  \n")
-    fixed, per_second = WAIT[ENGINE_NAME]
-    wait = f"Engine: **{ENGINE_NAME}** · about {fixed + per_second * song.duration:.0f} s to make"
+    wait = f"Engine: **{ENGINE_NAME}** · about {ENGINE_CLASS.cost.seconds(song.duration):.0f} s to make"
     return f"**{song.title}** · {language} {kind} · {song.duration:.1f} s\n\n{lyrics}\n\n{wait}", str(song.mix)
 
 
@@ -64,7 +60,7 @@ def _sing(photo, song_id, own_audio, motion, seed, start, end):
     """The job: the preset (or the user's own audio) sung by the photo, into the app's output folder."""
     def work(stop, report):
         song = Path(own_audio) if own_audio else emo.get_song(song_id).id
-        return emo.sing(photo, song, engine=ENGINE, motion=motion, seed=seed, start=start, end=end,
+        return emo.sing(photo, song, engine=ENGINE_NAME, motion=motion, seed=seed, start=start, end=end,
                         out=outputs.new_output_path(OUTPUTS), progress=report, stop=stop)
     return serve.Job(work)
 
@@ -160,10 +156,12 @@ def _song_inputs(first: str):
     return song, own_audio
 
 
-def _take_inputs():
-    motion = serve.SliderInput(0, 1, value=0.5, step=0.05, label="Head motion", info="0 = still, 1 = lively")
+def _take_inputs(controls: frozenset[str]):
+    """Head motion and seed, each shown only when the engine follows it."""
+    motion = serve.SliderInput(0, 1, value=0.5, step=0.05, label="Head motion", info="0 = still, 1 = lively",
+                               visible="motion" in controls)
     seed = serve.NumberInput(0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed",
-                             info="Another seed, another take")
+                             info="Another seed, another take", visible="seed" in controls)
     return motion, seed
 
 
@@ -177,7 +175,7 @@ def _one_photo_tab(first: str) -> None:
             photo = serve.PhotoInput(type="filepath", label="Your photo: one face, looking at the camera",
                                      sources=["upload", "webcam", "clipboard"], height=320)
             gr.Examples(EXAMPLES, inputs=photo, label="Example portraits")
-            motion, seed = _take_inputs()
+            motion, seed = _take_inputs(ENGINE_CLASS.controls)
             go = gr.Button("Generate", variant="primary")
         with gr.Column():
             video = gr.Video(label="Singing video", autoplay=True, buttons=["download"])
@@ -205,7 +203,7 @@ def _together_tab(first: str) -> None:
             round_beats = serve.SliderInput(1, 16, value=8, step=1, label="Round: beats between entries")
             song, own_audio = _song_inputs(first)
             voices = serve.FilesInput(file_count="multiple", label="Own voices: one clip per face, in the faces' order")
-            motion, seed = _take_inputs()
+            motion, seed = _take_inputs(engine_class(TOGETHER_ENGINE).controls)
             go = gr.Button("Generate", variant="primary")
         with gr.Column():
             video = gr.Video(label="Singing together", autoplay=True, buttons=["download"])

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import settings
+from . import engines, settings
 from .errors import UserError
 
 
@@ -88,7 +88,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("photo", help="a frontal headshot (jpg, png, webp, ...)")
     s.add_argument("song", help="a preset id (see 'python -m emo songs') or an audio file")
     s.add_argument("-o", "--output", required=True, help="the mp4 to write")
-    s.add_argument("--engine", choices=["auto", "warp", "diffusion"],
+    s.add_argument("--engine", choices=["auto", *engines.ENGINES],
                    help="the engine that makes the frames (default: the engine setting, EMO_ENGINE, or auto)")
     s.add_argument("--motion", type=float, default=0.5, help="head motion, 0 (still) to 1 (lively)")
     s.add_argument("--seed", type=int, default=0)

@@ -2,6 +2,9 @@
 
 This module stays light: torch, diffusers and transformers are imported only when the engine is checked or loaded.
 Its settings (``diffusion_*`` in ``emo/settings.py``) are read when it is checked or loaded.
+
+It follows the voice (whisper features of ``job.audio.vocals``), the face box and the seed; not the motion plan:
+EchoMimic v1 has no pose input, so the head moves as the model draws it.
 """
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ import numpy as np
 
 from .. import settings
 from ..errors import EngineUnavailable
-from . import Progress, RenderJob
+from . import Cost, Progress, RenderJob
 
 FACE_MASK_MARGIN = 0.1  # the face box grows by this fraction of its size on every side, as EchoMimic's masks do
 CONTEXT_FRAMES, CONTEXT_OVERLAP = 12, 3
@@ -57,6 +60,9 @@ def _resize(image: np.ndarray, size: int) -> np.ndarray:
 
 class DiffusionEngine:
     name = "diffusion"
+    controls = frozenset({"seed"})  # the seed fixes the noise; head motion is the model's own (see above)
+    cost = Cost(20.0, 2.0)  # a planning figure for one large GPU, 6 steps, until benchmarks/diffusion_speed.py runs
+    preference = 10  # better than warp wherever it can run
 
     def __init__(self, pipe, variant, resolution: int):
         self.pipe, self.variant, self.resolution = pipe, variant, resolution
