@@ -43,8 +43,9 @@ def test_the_diffusion_engine_declares_only_what_it_follows():
 
 
 def test_an_unknown_engine_gets_a_sentence():
-    with pytest.raises(EngineUnavailable, match=r"^Unknown engine 'magic'\. Choose one of: auto, warp, diffusion\.$"):
+    with pytest.raises(EngineUnavailable) as caught:
         resolve("magic")
+    assert str(caught.value) == f"Unknown engine 'magic'. Choose one of: {', '.join(['auto', *ENGINES])}."
     with pytest.raises(EngineUnavailable, match="Unknown engine"):
         load_engine("magic")
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from emo import settings
+from emo.engines import ENGINES
 from emo.settings import SettingError, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,7 +39,7 @@ def test_values_are_read_into_their_types():
     ({"EMO_MAX_UPLOAD": "huge"}, "EMO_MAX_UPLOAD='huge' is not a size such as 25mb."),
     ({"EMO_MAX_SECONDS": "-5"}, "EMO_MAX_SECONDS='-5' is not a number of seconds from 1 to 3600."),
     ({"EMO_OUTPUT_TTL_S": "soon"}, "EMO_OUTPUT_TTL_S='soon' is not a number of seconds"),
-    ({"EMO_ENGINE": "magic"}, "EMO_ENGINE='magic' is not known. Use one of: auto, warp, diffusion."),
+    ({"EMO_ENGINE": "magic"}, f"EMO_ENGINE='magic' is not known. Use one of: {', '.join(['auto', *ENGINES])}."),
     ({"EMO_DIFFUSION_VARIANT": "best"}, "EMO_DIFFUSION_VARIANT='best' is not known. Use one of: fast, quality."),
     ({"EMO_MARK_TEXT": "人工智能生成"}, "EMO_MARK_TEXT='人工智能生成' is not a short line of Latin-script text"),
 ])
