@@ -146,7 +146,8 @@ class Settings:
     demucs_repo: Path | None = setting(None, "EMO_DEMUCS_REPO", Folder(),
                                        "a local folder in Demucs's own repo layout to load its weights from instead "
                                        "of the hub", "none")
-    diffusion_variant: str = setting("fast", "EMO_DIFFUSION_VARIANT", Choice(_options("diffusion.weights", "VARIANTS")),
+    diffusion_variant: str = setting("fast", "EMO_DIFFUSION_VARIANT",
+                                     Choice(_options("diffusion.weights", "VARIANTS")),
                                      "the diffusion engine's weights: `fast` (accelerated, 6 steps, no guidance) or "
                                      "`quality` (30 steps with guidance, about 10x slower)")
     diffusion_path: Path | None = setting(None, "EMO_DIFFUSION_PATH", Folder(),
