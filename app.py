@@ -10,16 +10,20 @@ from gradio.utils import get_upload_folder
 from starlette.middleware import Middleware
 
 import emo
-from emo import outputs, serve
-from emo.audio import MAX_SECONDS
-from emo.engines import load_engine, resolve
+from emo import arrange, outputs, serve, settings
+from emo.engines import engine_class, load_engine, resolve
 from emo.errors import UserError
 from emo.messages import LANGUAGES, Message, translate
 from emo.pipeline import MAX_SEED
+from emo.together import ENGINE as TOGETHER_ENGINE
 
 logging.basicConfig(format="%(asctime)s %(name)s: %(message)s")
 logging.getLogger("emo").setLevel(logging.INFO)
 
+try:
+    SETTINGS = settings.current()  # every EMO_* variable, checked now: a bad one stops the app with its sentence
+except settings.SettingError as err:
+    raise SystemExit(str(err)) from None
 ROOT = Path(__file__).parent
 EXAMPLES = sorted(str(p) for p in (ROOT / "examples").glob("*.jpg"))
 # Videos go straight into Gradio's own cache, which is what the page serves from: one copy of each.
@@ -27,36 +31,29 @@ OUTPUTS = Path(get_upload_folder()) / "emo-outputs"
 serve.check_setup(OUTPUTS, [Path(p) for p in EXAMPLES] + [f for s in emo.list_songs() for f in (s.mix, s.vocals)]
                   + ([] if emo.list_songs() else [ROOT / "assets" / "songs" / "*" / "song.json"]))
 
-ENGINE = serve.setting("EMO_ENGINE", "auto")  # `make run` sets warp: the CPU engine
-ENGINE_NAME = resolve(ENGINE)
-# Rough cost model for the wait shown to users: (fixed seconds, seconds per second of video). Warp: measured on a
-# 2-core CPU (benchmarks/speed.py); diffusion: a planning figure for one large GPU, 6 steps, until measured.
-WAIT = {"warp": (2.0, 0.3), "diffusion": (20.0, 2.0)}
-if ENGINE_NAME == "diffusion":
-    try:
-        load_engine(ENGINE_NAME)  # at start-up: ZeroGPU needs models placed before the GPU function runs
-    except UserError as err:
-        print(f"The diffusion engine cannot run here ({err}) Serving the CPU engine instead.")
-        ENGINE = ENGINE_NAME = "warp"
+ENGINE_NAME = resolve(SETTINGS.engine)  # `make run` sets warp: the CPU engine
+try:
+    load_engine(ENGINE_NAME)  # at start-up: ZeroGPU needs models placed before the GPU function runs
+except UserError as err:
+    print(f"The {ENGINE_NAME} engine cannot run here ({err}) Serving the CPU engine instead.")
+    ENGINE_NAME = "warp"
+ENGINE_CLASS = engine_class(ENGINE_NAME)  # its cost is the wait shown; its controls, the inputs shown
 SONGS = {song.id: song for song in emo.list_songs()}
-CONCURRENCY = serve.int_setting("EMO_CONCURRENCY", 2, 1, 64)
-QUEUE_SIZE = serve.int_setting("EMO_QUEUE_SIZE", 32, 1, 10_000)
-MAX_UPLOAD = serve.size_setting("EMO_MAX_UPLOAD", "25mb")
 
 
 def song_card(song_id, language: str = "en") -> tuple[str, str]:
     """The picked song's details and its preview audio."""
     song = emo.get_song(song_id)
-    fixed, per_second = WAIT[ENGINE_NAME]
     card = Message("app.card", title=song.name, language=Message(f"song.language.{song.language}"),
                    kind=Message(f"song.kind.{song.kind}"), duration=song.duration,
-                   lyrics=song.lyrics.replace("\n", "  \n"), engine=ENGINE_NAME, wait=fixed + per_second * song.duration)
+                   lyrics=song.lyrics.replace("\n", "  \n"), engine=ENGINE_NAME,
+                   wait=ENGINE_CLASS.cost.seconds(song.duration))
     return card.text(language), str(song.mix)
 
 
 def gpu_seconds(photo, song_id, own_audio, motion, seed, start=None, end=None, progress=None) -> int:
     """ZeroGPU reservation: grows with the clip's length (the diffusion engine's cost is per frame)."""
-    seconds = MAX_SECONDS if own_audio or song_id not in SONGS else SONGS[song_id].duration
+    seconds = SETTINGS.max_seconds if own_audio or song_id not in SONGS else SONGS[song_id].duration
     return int(30 + 8 * seconds)
 
 
@@ -64,7 +61,7 @@ def _sing(photo, song_id, own_audio, motion, seed, start, end):
     """The job: the preset (or the user's own audio) sung by the photo, into the app's output folder."""
     def work(stop, report):
         song = Path(own_audio) if own_audio else emo.get_song(song_id).id
-        return emo.sing(photo, song, engine=ENGINE, motion=motion, seed=seed, start=start, end=end,
+        return emo.sing(photo, song, engine=ENGINE_NAME, motion=motion, seed=seed, start=start, end=end,
                         out=outputs.new_output_path(OUTPUTS), progress=report, stop=stop)
     return serve.Job(work)
 
@@ -73,7 +70,7 @@ def _sing(photo, song_id, own_audio, motion, seed, start, end):
 def generate(photo, song_id, own_audio, motion, seed, start=None, end=None, request: gr.Request = None,
              progress=gr.Progress()):
     """Yields (video path or None, status message); own audio, when given, is sung instead of the preset, from
-    `start` to `end` (seconds or m:ss; empty: the whole clip, at most MAX_SECONDS).
+    `start` to `end` (seconds or m:ss; empty: the whole clip, at most the max_seconds setting).
 
     A generator, so Gradio can close it when the user leaves: that stops the job (see serve.Job).
     """
@@ -172,7 +169,7 @@ REMEMBER_LANGUAGE = f"(...inputs) => {{ document.cookie = '{serve.LANGUAGE_COOKI
 def build() -> gr.Blocks:
     first = next(iter(SONGS))
     # Gradio keeps its own copies of uploads: sweep them on the same schedule as the videos.
-    ttl = int(outputs.OUTPUT_TTL_S)
+    ttl = int(SETTINGS.output_ttl_s)
     title = " · ".join(Message("app.title").text(code) for code in LANGUAGES)  # the browser tab: both, always
     with serve.GuardedBlocks(title=title, delete_cache=(min(600, ttl), ttl)) as demo:
         with gr.Row():
@@ -206,7 +203,8 @@ def _song_inputs(first: str):
     card_text, card_audio = song_card(first)
     card = gr.Markdown(card_text)
     preview = WORDS(gr.Audio, {"label": "app.preview"}, value=card_audio, interactive=False)
-    own_audio = WORDS(serve.AudioInput, {"label": lambda language: Message("app.own_audio", minutes=MAX_SECONDS / 60)
+    longest = SETTINGS.max_seconds / 60
+    own_audio = WORDS(serve.AudioInput, {"label": lambda language: Message("app.own_audio", minutes=longest)
                                          .text(language)}, type="filepath", sources=["upload", "microphone"])
     song.change(_song_card_for, song, [card, preview], api_name="song_card")
     return song, own_audio, card
@@ -216,11 +214,12 @@ def _song_choices(language: str) -> list[tuple[str, str]]:
     return [(s.label.text(language), s.id) for s in SONGS.values()]
 
 
-def _take_inputs():
+def _take_inputs(controls: frozenset[str]):
+    """Head motion and seed, each shown only when the engine follows it."""
     motion = WORDS(serve.SliderInput, {"label": "app.motion", "info": "app.motion_info"}, minimum=0, maximum=1,
-                   value=0.5, step=0.05)
+                   value=0.5, step=0.05, visible="motion" in controls)
     seed = WORDS(serve.NumberInput, {"label": "app.seed", "info": "app.seed_info"}, value=0, precision=0, minimum=0,
-                 maximum=MAX_SEED)
+                 maximum=MAX_SEED, visible="seed" in controls)
     return motion, seed
 
 
@@ -236,13 +235,13 @@ def _one_photo_tab(first: str):
             photo = WORDS(serve.PhotoInput, {"label": "app.photo"}, type="filepath",
                           sources=["upload", "webcam", "clipboard"], height=320)
             WORDS(gr.Examples, {"label": "app.examples"}, examples=EXAMPLES, inputs=photo)
-            motion, seed = _take_inputs()
+            motion, seed = _take_inputs(ENGINE_CLASS.controls)
             go = WORDS(gr.Button, {"value": "app.generate"}, variant="primary")
         with gr.Column():
             video = WORDS(gr.Video, {"label": "app.video"}, autoplay=True, buttons=["download"])
             status = gr.Markdown(elem_id="status")
     go.click(generate, [photo, song, own_audio, motion, seed, start, end], [video, status],
-             concurrency_limit=CONCURRENCY)
+             concurrency_limit=SETTINGS.concurrency)
     return song, card
 
 
@@ -264,29 +263,30 @@ def _together_tab(first: str):
             round_beats = WORDS(serve.SliderInput, {"label": "app.round_beats"}, minimum=1, maximum=16, value=8, step=1)
             song, own_audio, card = _song_inputs(first)
             voices = WORDS(serve.FilesInput, {"label": "app.voices"}, file_count="multiple")
-            motion, seed = _take_inputs()
+            motion, seed = _take_inputs(engine_class(TOGETHER_ENGINE).controls)
             go = WORDS(gr.Button, {"value": "app.generate"}, variant="primary")
         with gr.Column():
             video = WORDS(gr.Video, {"label": "app.together_video"}, autoplay=True, buttons=["download"])
             status = gr.Markdown(elem_id="status-together")
     group_photo.change(faces_found, group_photo, [faces, faces_note])
     go.click(generate_together, [group_photo, *slots, song, own_audio, voices, arrangement, round_beats, motion, seed],
-             [video, status], concurrency_limit=CONCURRENCY)
+             [video, status], concurrency_limit=SETTINGS.concurrency)
     return song, card
 
 
 def _arrangements(language: str) -> list[tuple[str, str]]:
-    return [(Message(f"app.arrangement.{name}").text(language), name) for name in ("together", "turns", "round", "voices")]
+    return [(Message(f"app.arrangement.{name}").text(language), name) for name in arrange.ARRANGEMENTS]
 
 
 demo = build()
-demo.queue(max_size=QUEUE_SIZE)
+demo.queue(max_size=SETTINGS.queue_size)
 
 if __name__ == "__main__":
     from emo.face import preload
 
-    demo.launch(allowed_paths=[str(ROOT / "assets" / "songs"), str(ROOT / "examples")], max_file_size=MAX_UPLOAD,
-                app_kwargs={"middleware": [Middleware(serve.RequestLimits, max_upload=MAX_UPLOAD)]},
+    demo.launch(allowed_paths=[str(ROOT / "assets" / "songs"), str(ROOT / "examples")],
+                max_file_size=SETTINGS.max_upload,
+                app_kwargs={"middleware": [Middleware(serve.RequestLimits, max_upload=SETTINGS.max_upload)]},
                 prevent_thread_lock=True)
     preload()  # the face models (~1.4 s) load once the page is up, not on the first visitor's photo
     demo.block_thread()

@@ -9,6 +9,7 @@ import argparse
 import os
 import sys
 
+from . import engines, settings
 from .errors import UserError
 from .messages import Message, cli_language, translate
 
@@ -34,8 +35,8 @@ def cmd_sing(args) -> int:
     from .pipeline import sing
 
     try:
-        result = sing(args.photo, args.song, engine=args.engine, motion=args.motion, seed=args.seed, size=args.size,
-                      start=args.start, end=args.end, out=args.output,
+        result = sing(args.photo, args.song, engine=args.engine or settings.current().engine, motion=args.motion,
+                      seed=args.seed, size=args.size, start=args.start, end=args.end, out=args.output,
                       progress=None if args.quiet else _progress_printer())
     finally:
         if not args.quiet:
@@ -97,7 +98,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("photo", help=say("cli.photo"))
     s.add_argument("song", help=say("cli.song"))
     s.add_argument("-o", "--output", required=True, help=say("cli.output"))
-    s.add_argument("--engine", default="auto", choices=["auto", "warp", "diffusion"], help=say("cli.engine"))
+    s.add_argument("--engine", choices=["auto", *engines.ENGINES], help=say("cli.engine"))
     s.add_argument("--size", type=int, default=512, help=say("cli.size"))
     t = sub.add_parser("together", help=say("cli.together"), description=say("cli.together_about"))
     t.add_argument("photos_and_song", nargs="+", metavar="PHOTO... SONG", help=say("cli.photos_and_song"))
@@ -122,6 +123,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
+        settings.current()  # every EMO_* variable, checked before any work
         return args.run(args)
     except UserError as err:
         print(say("cli.error", text=err.text(LANGUAGE)), file=sys.stderr)

@@ -5,21 +5,18 @@ the *music* (onsets, beats and energy of the mix).
 """
 from __future__ import annotations
 
-import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from . import ffmpeg
+from . import ffmpeg, settings
 from .errors import AudioError
 from .messages import Message
 
 SAMPLE_RATE = 16_000  # analysis rate; also what whisper-style audio encoders expect
 MIN_SECONDS = 1.0
-# The longest part of a song sung into one video; the rest is cut, with a notice. A host may lower it.
-MAX_SECONDS = float(os.environ.get("EMO_MAX_SECONDS") or 300)
 DECODE_S, DECODE_S_PER_S = 15.0, 0.25  # decoding's time limit: ffmpeg decodes mp3 at ~200x real time here
 VOICE_WINDOW, MIX_WINDOW = 1024, 2048  # samples analysed around each video frame: 64 ms, 128 ms
 BLOCK = 500  # video frames analysed at a time (20 s)
@@ -73,7 +70,7 @@ def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE, max_seconds: fl
             "-ar", str(sample_rate)]
     if max_seconds is not None:
         args += ["-t", f"{max_seconds:.3f}"]
-    timeout = DECODE_S + DECODE_S_PER_S * (MAX_SECONDS if max_seconds is None else max_seconds)
+    timeout = DECODE_S + DECODE_S_PER_S * (settings.current().max_seconds if max_seconds is None else max_seconds)
     try:
         samples = np.frombuffer(ffmpeg.run(args + ["-f", "f32le", "-"], timeout=timeout, stop=stop), np.float32)
     except ffmpeg.FfmpegError as exc:

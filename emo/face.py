@@ -2,7 +2,8 @@
 
 Detection is dlib's HOG detector (embedded in the dlib wheel). Landmarks come from dlib's 68-point shape predictor
 (shipped by face-recognition-models), or from face-alignment's 2DFAN4 when its weights are already on disk: it is
-never downloaded. ``EMO_LANDMARKS=auto|dlib|face-alignment`` picks; auto takes face-alignment when it can.
+never downloaded. The landmarks setting (``EMO_LANDMARKS=auto|dlib|face-alignment``) picks; auto takes
+face-alignment when it can.
 Every reason to refuse a photo has its own plain sentence, raised as a ``FaceError``.
 """
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from . import settings
 from .errors import EngineUnavailable, FaceError
 from .messages import Message
 from .photo import load_photo
@@ -234,7 +236,7 @@ def _area(box: Box) -> float:
 
 # ----------------------------------------------------------------------------------------------- landmark models
 
-BACKENDS = ("auto", "dlib", "face-alignment")
+BACKENDS = ("auto", "dlib", "face-alignment")  # the landmarks setting's options
 # dlib's detector and predictor are not safe to share between threads (the app serves several users at once):
 # concurrent calls returned wrong faces and crashed the process. Calls take 5-50 ms, so they simply take turns.
 _MODEL_LOCK = threading.Lock()
@@ -252,10 +254,8 @@ def fan_weights_path() -> Path:
 
 
 def landmarks_backend() -> str:
-    """The landmark model in use: "dlib" or "face-alignment", as EMO_LANDMARKS and the files on disk allow."""
-    choice = (os.environ.get("EMO_LANDMARKS") or "auto").strip().lower()
-    if choice not in BACKENDS:
-        raise EngineUnavailable(f"EMO_LANDMARKS='{choice}' is not known. Use one of: {', '.join(BACKENDS)}.")
+    """The landmark model in use: "dlib" or "face-alignment", as the landmarks setting and the files on disk allow."""
+    choice = settings.current().landmarks
     if choice == "dlib":
         return choice
     missing = _fan_missing()

@@ -98,7 +98,8 @@ def from_group_photo(photo) -> Stage:
     usable, notices, still = [], [], []
     for number, face in enumerate(faces, 1):
         try:
-            notices += [Message("together.face_n", number=number, text=notice) for notice in check_face(face, image.shape)]
+            notices += [Message("together.face_n", number=number, text=notice)
+                        for notice in check_face(face, image.shape)]
             usable.append((number, face))
         except FaceError as err:
             notices.append(Message("together.face_still", number=number, reason=err.args[0]))

@@ -186,6 +186,25 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "together.face_still_most": {
         "en": "Face {number} stays still: at most {most} faces of one photo sing, the largest.",
         "zh": "第 {number} 张脸不动：一张照片最多 {most} 张脸唱歌，选最大的几张。"},
+    # ----------------------------------------------------------------------------------------------------- engines
+    "engine.unknown": {
+        "en": "Unknown engine '{name}'. Choose one of: {choices}.",
+        "zh": "没有“{name}”这个引擎。请从这些里选：{choices}。"},
+    "engine.no_gpu": {
+        "en": "The diffusion engine needs an NVIDIA GPU; this machine has none. Use the CPU engine (warp).",
+        "zh": "diffusion 引擎需要 NVIDIA GPU，这台机器没有。请使用 CPU 引擎（warp）。"},
+    "engine.missing_packages": {
+        "en": "The diffusion engine needs torch, diffusers and transformers; install them or use the CPU engine "
+              "(warp).",
+        "zh": "diffusion 引擎需要 torch、diffusers 和 transformers；请安装它们，或使用 CPU 引擎（warp）。"},
+    "engine.not_downloaded": {
+        "en": "The diffusion engine's weights are not downloaded yet; choose the diffusion engine once to fetch them "
+              "(about 9 GB).",
+        "zh": "diffusion 引擎的权重还没有下载；选一次 diffusion 引擎即可下载（约 9 GB）。"},
+    "engine.fetch_failed": {
+        "en": "The diffusion engine's weights could not be fetched ({error}); check the internet connection or use "
+              "the CPU engine (warp).",
+        "zh": "无法获取 diffusion 引擎的权重（{error}）；请检查网络连接，或使用 CPU 引擎（warp）。"},
     # ---------------------------------------------------------------------------------------------------- progress
     "progress.face": {"en": "Checking the face", "zh": "正在检查人脸"},
     "progress.faces": {"en": "Finding the faces", "zh": "正在寻找人脸"},
@@ -323,8 +342,9 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "zh": "预设歌曲的 id（见 'emo songs'）或一个音频文件"},
     "cli.output": {"en": "the mp4 to write", "zh": "要写入的 mp4 文件"},
     "cli.engine": {
-        "en": "auto (the default: diffusion where a GPU can run it, else warp), warp (CPU) or diffusion (GPU)",
-        "zh": "auto（默认：有可用 GPU 时用 diffusion，否则用 warp）、warp（CPU）或 diffusion（GPU）"},
+        "en": "the engine that makes the frames (default: the engine setting, EMO_ENGINE, or auto: the best one that "
+              "can run here)",
+        "zh": "生成画面的引擎（默认：EMO_ENGINE 设置的引擎，或 auto：这里能运行的最好的引擎）"},
     "cli.size": {"en": "side of the square video in pixels", "zh": "方形视频的边长（像素）"},
     "cli.photos_and_song": {
         "en": "2-4 photos (or one group photo), then a preset id or an audio file (no song with --voices)",
@@ -353,7 +373,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
 
 class Message(str):
     """A sentence for the user: reads as its English text anywhere a str is expected; ``text(language)`` gives it
-    in another. Params may be Messages (or lists of them: sentences, each followed by a space in English): they are translated too."""
+    in another. Params may be Messages, or lists of them (sentences, each followed by a space in English): they are
+    translated too."""
 
     key: str
     params: Mapping

@@ -1,7 +1,7 @@
-"""Motion: turn per-frame audio features into the weak controls both engines follow.
+"""Motion: turn per-frame audio features into the weak controls an engine may follow (the warp engine does).
 
 EMO's lesson is to constrain loosely: the voice decides how far the mouth opens and its shape, the music decides how
-*fast* the head moves (a speed level, as EMO's Speed Encoder), and the exact pose is free, drawn from smooth noise
+*fast* the head moves (a speed, as EMO's Speed Encoder gives), and the exact pose is free, drawn from smooth noise
 inside a small region around where the head is in the photo.
 """
 from __future__ import annotations
@@ -13,7 +13,6 @@ from scipy.ndimage import gaussian_filter1d
 
 from .audio import AudioFeatures
 
-SPEED_LEVELS = 5  # buckets of head speed, as EMO's Speed Encoder
 MAX_OPEN = 0.26  # widest extra inner-lip gap, in inter-ocular distances (a singer's "ah" over closed lips)
 BLINK_EVERY = 3.6  # seconds between blinks the gaps are drawn towards (about 16 a minute)
 BLINK_GAP = (2.4, 5.0)  # seconds between blinks at the least and at most (25 and 12 a minute)
@@ -38,8 +37,6 @@ class MotionPlan:
     yaw: np.ndarray = field(repr=False)  # radians, + turns the face towards the image's right
     pitch: np.ndarray = field(repr=False)  # radians, + nods down
     roll: np.ndarray = field(repr=False)  # radians, + tilts clockwise
-    speed: np.ndarray = field(repr=False)  # 0..1 head-speed level
-    speed_level: np.ndarray = field(repr=False)  # int bucket 0..SPEED_LEVELS-1
     gaze: np.ndarray = field(repr=False)  # -1..1: the eyes look to the image's left .. right
     brow: np.ndarray = field(repr=False)  # 0..1: brows raised, on held loud notes
 
@@ -155,11 +152,9 @@ def plan(audio: AudioFeatures, motion: float = 0.5, seed: int = 0) -> MotionPlan
     """The whole motion plan; the same audio, motion and seed give the same plan."""
     rng = np.random.default_rng(seed)
     opening, rounded, spread = mouth(audio)
-    level = speed(audio)
-    yaw, pitch, roll = head(audio, level, float(np.clip(motion, 0.0, 1.0)), rng)
+    yaw, pitch, roll = head(audio, speed(audio), float(np.clip(motion, 0.0, 1.0)), rng)
     return MotionPlan(
         mouth_open=opening, mouth_round=rounded, mouth_spread=spread, blink=blinks(audio, rng),
-        yaw=yaw, pitch=pitch, roll=roll, speed=level,
-        speed_level=np.minimum((level * SPEED_LEVELS).astype(np.int64), SPEED_LEVELS - 1),
+        yaw=yaw, pitch=pitch, roll=roll,
         gaze=gaze(audio.n_frames, audio.fps, np.random.default_rng([seed, 1])), brow=brows(audio),
     )

@@ -16,7 +16,7 @@ import numpy as np
 
 from . import audio as audio_mod
 from . import motion as motion_mod
-from . import outputs, provenance
+from . import outputs, provenance, settings
 from .engines import RenderJob, load_engine, resolve
 from .errors import Cancelled, EngineUnavailable, UserError
 from .face import check_photo, crop_portrait
@@ -32,16 +32,18 @@ MAX_SEED = 2**31 - 1
 
 @dataclass(frozen=True)
 class SingOptions:
-    engine: str = "auto"  # auto | warp | diffusion
+    engine: str = "auto"  # "auto" or a name in emo.engines.ENGINES
     motion: float = 0.5  # 0 = still head, 1 = lively
     seed: int = 0
     size: int = 512  # side of the square video, pixels
     fps: int = 25
     start: float = 0.0  # the part of the audio to sing, in seconds (or "m:ss" text) ...
     end: float | None = None  # ... to here; None: to the end of the audio
-    max_seconds: float = audio_mod.MAX_SECONDS  # longer parts are cut (with a notice)
+    max_seconds: float | None = None  # longer parts are cut (with a notice); None: the max_seconds setting
 
     def __post_init__(self):
+        if self.max_seconds is None:
+            object.__setattr__(self, "max_seconds", settings.current().max_seconds)
         # Values may come straight from a web request: anything but a number of the right kind and range is refused.
         start = parse_time(self.start, "start", default=0.0)
         end = parse_time(self.end, "end", default=None)
@@ -174,8 +176,8 @@ def sing(photo, song: str | Path, *, engine: str = "auto", motion: float = 0.5, 
     """Make a video of the face in `photo` singing `song` (a preset id or an audio file), from `start` to `end`.
 
     `photo` is a path, bytes, a PIL image or an RGB array; `start` and `end` are seconds or "m:ss" (None: to the
-    end, at most MAX_SECONDS). `progress(fraction, message)` is called as work advances. Setting `stop` (from
-    another thread) ends the work between two frames: Cancelled is raised and no file is left.
+    end, at most the max_seconds setting). `progress(fraction, message)` is called as work advances. Setting `stop`
+    (from another thread) ends the work between two frames: Cancelled is raised and no file is left.
     """
     options = SingOptions(engine=engine, motion=motion, seed=seed, size=size, start=start, end=end)
     report = silent(progress)

@@ -1,25 +1,22 @@
 """Provenance: every video says it is AI-generated, on screen and in its metadata, as EMO's own app does.
 
-The host sets the visible text with EMO_MARK_TEXT (Latin script; Pillow's built-in font has no CJK glyphs).
+The host sets the visible text with the mark_text setting (EMO_MARK_TEXT; Latin script: Pillow's built-in font
+has no CJK glyphs).
 """
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from typing import Iterable, Iterator
 
 import numpy as np
 
-DEFAULT_MARK = "AI-generated"
-
-
-def mark_text() -> str:
-    return os.environ.get("EMO_MARK_TEXT", DEFAULT_MARK).strip() or DEFAULT_MARK
+from . import settings
 
 
 def metadata(engine: str) -> dict[str, str]:
     """Container tags written into the mp4."""
-    return {"comment": f"{mark_text()}: synthetic video made by the singing-portrait Space ({engine} engine)",
+    mark = settings.current().mark_text
+    return {"comment": f"{mark}: synthetic video made by the singing-portrait Space ({engine} engine)",
             "description": "AI-generated: a photo animated to sing by software; not a recording of a person."}
 
 
@@ -42,7 +39,7 @@ def _label(text: str, size: int) -> tuple[np.ndarray, np.ndarray]:
 
 def stamp(frames: Iterable[np.ndarray], text: str | None = None) -> Iterator[np.ndarray]:
     """Blend the visible mark into the bottom-right corner of every frame."""
-    text = text or mark_text()
+    text = text or settings.current().mark_text
     for frame in frames:
         rgb, alpha = _label(text, frame.shape[0])
         h, w = alpha.shape[:2]

@@ -9,7 +9,8 @@ the field, both run on the CPU in chunks (memory stays flat however long the son
   (c) Deezer); `SpleeterUNet` is our own module for them, loaded strictly (every key and shape). About 0.4 s per 10 s.
 - **demucs**: Meta's Hybrid Transformer Demucs through its package, better on dense mixes and about 10x slower on a
   CPU. Its weights (84 MB) come from the Hugging Face hub on first use and stay in its cache.
-`EMO_SEPARATOR`: `auto` (the default: demucs once its weights are cached, else spleeter), `spleeter`, `demucs`.
+The `separator` setting (`EMO_SEPARATOR`): `auto` (the default: demucs once its weights are cached, else spleeter),
+`spleeter`, `demucs`.
 
 Then a voice-activity gate: a separator still leaves a little of the band in its vocals (and, over a voiceless
 clip, the whole output is that leak, which the mouth's per-clip loudness scale would otherwise blow up), so frames
@@ -19,7 +20,6 @@ does not chop between syllables. Figures: benchmarks/separation.py.
 from __future__ import annotations
 
 import importlib.util
-import os
 import threading
 from functools import lru_cache
 from pathlib import Path
@@ -27,10 +27,11 @@ from typing import Callable
 
 import numpy as np
 
+from . import settings
 from .errors import Cancelled, EngineUnavailable
 
 SAMPLE_RATE = 16_000
-SEPARATORS = ("auto", "spleeter", "demucs")
+SEPARATORS = ("auto", "spleeter", "demucs")  # the separator setting's options
 CHUNK_S, MARGIN_S = 30.0, 1.0  # separated a chunk at a time, each with this much context either side
 
 # The voice-activity gate, on 40 ms frames: shut where the voice estimate holds under GATE_SHARE[0] of the mix's
@@ -52,10 +53,8 @@ Progress = Callable[[float], None]  # fraction of the separation done
 
 
 def separator_name() -> str:
-    """The separator that runs here: EMO_SEPARATOR, with "auto" resolved."""
-    choice = (os.environ.get("EMO_SEPARATOR") or "auto").strip().lower()
-    if choice not in SEPARATORS:
-        raise EngineUnavailable(f"EMO_SEPARATOR='{choice}' is not known. Use one of: {', '.join(SEPARATORS)}.")
+    """The separator that runs here: the separator setting, with "auto" resolved."""
+    choice = settings.current().separator
     if choice == "auto":
         return "demucs" if _demucs_cached() else "spleeter"
     return choice
@@ -271,7 +270,7 @@ def _demucs_cached() -> bool:
     """Whether Demucs and its weights are on this machine already (nothing is downloaded to find out)."""
     if importlib.util.find_spec("demucs") is None:
         return False
-    if os.environ.get("EMO_DEMUCS_REPO"):
+    if settings.current().demucs_repo is not None:
         return True
     from huggingface_hub import try_to_load_from_cache
 
@@ -288,9 +287,8 @@ class _Demucs:
                                     "Install it (pip install demucs==4.1.0) or use EMO_SEPARATOR=spleeter.")
         from demucs.pretrained import get_model
 
-        repo = os.environ.get("EMO_DEMUCS_REPO")
         try:
-            self.model = get_model(DEMUCS_MODEL, repo=Path(repo) if repo else None).eval()
+            self.model = get_model(DEMUCS_MODEL, repo=settings.current().demucs_repo).eval()
         except Exception as exc:  # no network, a broken cache, a missing file: say so plainly
             raise EngineUnavailable(f"The Demucs voice separator could not be loaded ({type(exc).__name__}). "
                                     "Use EMO_SEPARATOR=spleeter, which needs no download.") from exc

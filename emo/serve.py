@@ -323,28 +323,6 @@ def _give_back_memory() -> None:
 
 # ------------------------------------------------------------------------------------------------------ start-up
 
-def setting(name: str, default: str) -> str:
-    return (os.environ.get(name) or default).strip()
-
-
-def int_setting(name: str, default: int, low: int, high: int) -> int:
-    """A whole-number setting from the environment; a wrong one stops the app with a sentence."""
-    text = setting(name, str(default))
-    if not text.isdigit() or not low <= int(text) <= high:
-        raise SystemExit(f"{name}={text!r} is not a whole number from {low} to {high}. Fix the Space's variables.")
-    return int(text)
-
-
-def size_setting(name: str, default: str) -> int:
-    """A size setting such as "25mb" (b, kb, mb, gb; 1 kb = 1024 b), in bytes."""
-    text = setting(name, default).lower().replace(" ", "")
-    number, unit = text.rstrip("kmgb"), text[len(text.rstrip("kmgb")):]
-    units = {"b": 1, "": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3}
-    if not number.isdigit() or unit not in units or int(number) == 0:
-        raise SystemExit(f"{name}={text!r} is not a size such as 25mb. Fix the Space's variables.")
-    return int(number) * units[unit]
-
-
 def check_setup(output_dir: Path, files: Iterable[Path]) -> None:
     """Stop at start-up, with a sentence, when the host's setup cannot work: outputs not writable, files missing."""
     missing = [str(path) for path in files if not Path(path).is_file()]

@@ -44,7 +44,8 @@ def sing_together(photos: list, song: str | Path | None = None, *, arrangement: 
     """
     options = SingOptions(engine=ENGINE, motion=motion, seed=seed, start=start, end=end)
     if arrangement not in arrange.ARRANGEMENTS:
-        raise UserError(Message("together.arrangement", got=str(arrangement)[:40], choices=", ".join(arrange.ARRANGEMENTS)))
+        raise UserError(Message("together.arrangement", got=str(arrangement)[:40],
+                                choices=", ".join(arrange.ARRANGEMENTS)))
     if arrangement != "voices" and song is None:
         raise UserError(Message("together.no_song"))
     if arrangement == "voices" and not voices:

@@ -428,7 +428,8 @@ def test_song_card_refuses_unknown_ids(server):
 def test_refusals_come_in_the_visitors_language(server, uploads, headers):
     """The browser's languages, or the page's switch (its cookie), decide the words of every answer, the guard's too."""
     event, payload = server.call([file_data(uploads["photo"]), PRESET, None, 0.5, -1, "", ""], headers=headers)
-    assert message(event, payload) == "⚠️ " + Message("options.seed", most=2**31 - 1, got="-1").text("zh"), payload[:300]
+    refused = "⚠️ " + Message("options.seed", most=2**31 - 1, got="-1").text("zh")
+    assert message(event, payload) == refused, payload[:300]
     event, payload = server.call([{"path": "/etc/hostname"}, PRESET, None, 0.5, 0, "", ""], headers=headers)
     assert event == "error" and message(event, payload) == serve.NOT_UPLOADED.text("zh"), payload[:300]
 

@@ -29,10 +29,12 @@ import emo
 from emo.pipeline import clock
 from emo import face as face_mod
 from emo import photo as photo_mod
-from emo.audio import MAX_SECONDS
+from emo import settings
 from emo.ffmpeg import exe as ffmpeg_exe
 
 from . import images
+
+MAX_SECONDS = settings.current().max_seconds  # the CLI and the app run with the same environment
 from .conftest import ROOT, answer, probe
 from .server import files_under, start_app, stop_app
 

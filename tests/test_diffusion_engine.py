@@ -1,5 +1,5 @@
 """The diffusion engine end to end on CPU, through the same loading code as on a GPU, with tiny random weights
-written to a folder in EchoMimic's file layout (EMO_DIFFUSION_PATH). No network: nothing comes from the hub."""
+written to a folder in EchoMimic's file layout (the diffusion_path setting). No network: nothing comes from the hub."""
 from __future__ import annotations
 
 import json
@@ -12,6 +12,7 @@ import pytest
 import torch
 from PIL import Image
 
+from emo import settings
 from emo.audio import AudioFeatures
 from emo.engines import RenderJob, resolve
 from emo.face import Face
@@ -62,15 +63,14 @@ def tiny_weights(tmp_path_factory):
 
 @pytest.fixture()
 def tiny_env(tiny_weights, monkeypatch):
-    monkeypatch.setenv("EMO_DIFFUSION_PATH", str(tiny_weights))
-    monkeypatch.setenv("EMO_DIFFUSION_DEVICE", "cpu")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setattr("emo.engines._loaded", {})  # engines loaded on tiny weights must not outlive the test
     # One torch thread: on 2 cores, torch's spinning worker threads and the video encoder starve each other.
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    yield tiny_weights
+    with settings.using(diffusion_path=tiny_weights, diffusion_device="cpu"):
+        yield tiny_weights
     torch.set_num_threads(threads)
 
 
@@ -109,27 +109,26 @@ def test_engine_renders_every_frame_with_progress(tiny_env):
     assert np.array_equal(frames, again)  # the seed fixes the result
 
 
-def test_auto_picks_diffusion_only_when_it_can_run(tiny_env, monkeypatch):
+def test_auto_picks_diffusion_only_when_it_can_run(tiny_env):
     assert resolve("auto") == "diffusion"
-    monkeypatch.setenv("EMO_DIFFUSION_PATH", str(tiny_env / "nowhere"))
     from emo.engines.diffusion import DiffusionEngine
 
-    reason = DiffusionEngine.unavailable_reason(auto=True)
-    assert "lacks" in reason and "reference_unet.pth" in reason
-    assert resolve("auto") == "warp"
+    with settings.using(diffusion_path=tiny_env / "nowhere"):
+        reason = DiffusionEngine.unavailable_reason(auto=True)
+        assert "lacks" in reason and "reference_unet.pth" in reason
+        assert resolve("auto") == "warp"
 
 
 def test_without_gpu_or_weights_the_reasons_are_plain(monkeypatch, tmp_path):
     from emo.engines.diffusion import DiffusionEngine
 
-    for var in ("EMO_DIFFUSION_PATH", "EMO_DIFFUSION_DEVICE"):
-        monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))  # an empty hub cache
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    assert "not downloaded" in DiffusionEngine.unavailable_reason(auto=True)
-    if not torch.cuda.is_available():
-        assert DiffusionEngine.unavailable_reason(auto=False) == (
-            "The diffusion engine needs an NVIDIA GPU; this machine has none. Use the CPU engine (warp).")
+    with settings.using(diffusion_path=None, diffusion_device=None):
+        assert "not downloaded" in DiffusionEngine.unavailable_reason(auto=True)
+        if not torch.cuda.is_available():
+            assert DiffusionEngine.unavailable_reason(auto=False) == (
+                "The diffusion engine needs an NVIDIA GPU; this machine has none. Use the CPU engine (warp).")
 
 
 def test_importing_the_engine_module_stays_light():
@@ -172,7 +171,8 @@ def test_cli_and_app_run_the_diffusion_engine(tiny_env, tmp_path):
     """The same weights through the two doors users take: `python -m emo sing` and the app's handler."""
     import os
 
-    env = dict(os.environ, EMO_ENGINE="diffusion", GRADIO_TEMP_DIR=str(tmp_path / "gradio"))
+    env = dict(os.environ, EMO_ENGINE="diffusion", EMO_DIFFUSION_PATH=str(tiny_env), EMO_DIFFUSION_DEVICE="cpu",
+               GRADIO_TEMP_DIR=str(tmp_path / "gradio"))
     photo = tmp_path / "me.png"
     from skimage import data
 

@@ -16,11 +16,12 @@ import numpy as np
 import pytest
 
 from emo import face as face_mod
-from emo import photo
+from emo import photo, settings
 from emo.errors import EngineUnavailable, FaceError
 from emo.face import (CUT_OFF, DOMINANT_NOTICE, EDGE_NOTICE, MAX_ROLL_DEG, MAX_YAW_DEG, MIN_FACE_PX, NO_FACE,
                       Face, several_notice, small_notice,
                       check_face, check_photo, crop_portrait, detect_face, landmarks_backend)
+from emo.settings import SettingError, Settings
 from tests import images
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,8 +30,9 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(autouse=True)
 def dlib_landmarks(monkeypatch, tmp_path_factory):
     """Every test sees a machine without face-alignment weights, unless it puts them there itself."""
-    monkeypatch.delenv("EMO_LANDMARKS", raising=False)
     monkeypatch.setenv("TORCH_HOME", str(tmp_path_factory.mktemp("torch_home")))
+    with settings.using(landmarks="auto"):
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -298,15 +300,13 @@ def test_auto_uses_dlib_without_face_alignment_weights():
     assert str(face_mod.fan_weights_path()).startswith(os.environ["TORCH_HOME"])
 
 
-def test_asking_for_face_alignment_without_weights_says_so(monkeypatch):
-    monkeypatch.setenv("EMO_LANDMARKS", "face-alignment")
-    with pytest.raises(EngineUnavailable, match="never downloaded"):
+def test_asking_for_face_alignment_without_weights_says_so():
+    with settings.using(landmarks="face-alignment"), pytest.raises(EngineUnavailable, match="never downloaded"):
         landmarks_backend()
-    monkeypatch.setenv("EMO_LANDMARKS", "mediapipe")
-    with pytest.raises(EngineUnavailable, match="not known"):
-        landmarks_backend()
-    monkeypatch.setenv("EMO_LANDMARKS", "dlib")
-    assert landmarks_backend() == "dlib"
+    with pytest.raises(SettingError, match="EMO_LANDMARKS='mediapipe' is not known"):
+        Settings.from_env({"EMO_LANDMARKS": "mediapipe"})
+    with settings.using(landmarks="dlib"):
+        assert landmarks_backend() == "dlib"
 
 
 def test_check_imports_neither_torch_nor_face_alignment(tmp_path):

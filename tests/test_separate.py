@@ -15,10 +15,11 @@ import numpy as np
 import pytest
 import torch
 
-from emo import audio, separate
+from emo import audio, separate, settings
 from emo.errors import Cancelled, EngineUnavailable
 from emo.motion import plan
 from emo.separate import separate_voice
+from emo.settings import SettingError, Settings
 from emo.songs import get_song, list_songs
 
 from .accompaniment import drum_kit, held_pad
@@ -182,17 +183,15 @@ def test_spleeter_weights_load_strictly(tmp_path, monkeypatch):
 
 
 def test_the_separator_setting(monkeypatch):
-    monkeypatch.setenv("EMO_SEPARATOR", "magic")
-    with pytest.raises(EngineUnavailable, match="EMO_SEPARATOR='magic' is not known"):
-        separate.separator_name()
-    monkeypatch.setenv("EMO_SEPARATOR", "auto")
-    monkeypatch.delenv("EMO_DEMUCS_REPO", raising=False)
+    with pytest.raises(SettingError, match="EMO_SEPARATOR='magic' is not known"):
+        Settings.from_env({"EMO_SEPARATOR": "magic"})
     monkeypatch.setenv("HF_HUB_CACHE", "/nonexistent")
-    assert separate.separator_name() == "spleeter"  # Demucs's weights are not on this machine
+    with settings.using(separator="auto", demucs_repo=None):
+        assert separate.separator_name() == "spleeter"  # Demucs's weights are not on this machine
 
 
 @pytest.fixture
-def tiny_demucs(tmp_path, monkeypatch):
+def tiny_demucs(tmp_path):
     """A folder in Demucs's own repo layout holding a small HTDemucs with random weights (nothing downloaded)."""
     from demucs.htdemucs import HTDemucs
 
@@ -203,32 +202,31 @@ def tiny_demucs(tmp_path, monkeypatch):
     torch.save({"klass": HTDemucs, "args": (), "kwargs": kwargs, "state": model.state_dict()},
                tmp_path / "tiny0001.th")
     (tmp_path / "htdemucs.yaml").write_text("models: ['tiny0001']\n")
-    monkeypatch.setenv("EMO_DEMUCS_REPO", str(tmp_path))
     separate._separator.cache_clear()
-    yield tmp_path
+    with settings.using(demucs_repo=tmp_path):
+        yield tmp_path
     separate._separator.cache_clear()
 
 
-def test_demucs_runs_through_its_package(tiny_demucs, monkeypatch):
-    monkeypatch.setenv("EMO_SEPARATOR", "auto")
-    assert separate.separator_name() == "demucs"  # its weights are here: auto takes it
+def test_demucs_runs_through_its_package(tiny_demucs):
+    with settings.using(separator="auto"):
+        assert separate.separator_name() == "demucs"  # its weights are here: auto takes it
     mix = measured(INTRO_SONGS[0])["mix_audio"][: 9 * SR]
     voice = separate_voice(mix)
     assert voice.shape == mix.shape and voice.dtype == np.float32 and np.isfinite(voice).all()
 
 
-def test_a_demucs_that_cannot_load_falls_back_with_a_notice(tmp_path, monkeypatch):
+def test_a_demucs_that_cannot_load_falls_back_with_a_notice(tmp_path):
     """The host asked for Demucs but its weights cannot be had here: Spleeter separates, and the notice says so."""
     import emo
 
-    monkeypatch.setenv("EMO_SEPARATOR", "demucs")
-    monkeypatch.setenv("EMO_DEMUCS_REPO", str(tmp_path / "empty"))
     (tmp_path / "empty").mkdir()
     separate._separator.cache_clear()
     clip = tmp_path / "song.flac"
     clip.write_bytes(get_song(INTRO_SONGS[0]).mix.read_bytes())
     from . import images
 
-    result = emo.sing(images.astronaut(), clip, engine="warp", size=256, end=3, out=tmp_path / "v.mp4")
+    with settings.using(separator="demucs", demucs_repo=tmp_path / "empty"):
+        result = emo.sing(images.astronaut(), clip, engine="warp", size=256, end=3, out=tmp_path / "v.mp4")
     separate._separator.cache_clear()
     assert any("Deezer's Spleeter" in n for n in result.notices), result.notices

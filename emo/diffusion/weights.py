@@ -4,19 +4,19 @@ From the Hugging Face hub (the default), fetched into huggingface_hub's cache on
 at import): EchoMimic v1's four checkpoints from ``BadToBest/EchoMimic`` (Apache-2.0), ``openai/whisper-tiny`` and
 ``stabilityai/sd-vae-ft-mse``.
 
-From a folder, when ``EMO_DIFFUSION_PATH`` names one: the same checkpoint file names, ``whisper-tiny/`` and
-``sd-vae-ft-mse/`` sub-folders (transformers / diffusers layouts), and optionally ``echomimic.json`` with the model
-sizes (absent: EchoMimic v1's full sizes). Tests build such a folder with tiny random weights.
+From a folder, when one is given (``root``; the ``diffusion_path`` setting): the same checkpoint file names,
+``whisper-tiny/`` and ``sd-vae-ft-mse/`` sub-folders (transformers / diffusers layouts), and optionally
+``echomimic.json`` with the model sizes (absent: EchoMimic v1's full sizes). Tests build such a folder with tiny
+random weights.
 
-``EMO_DIFFUSION_FP16_CACHE=<folder>`` keeps float16 safetensors copies of the pickled checkpoints there: half the
-disk, no unpickling, faster loads next time.
+An ``fp16_cache`` folder (the ``diffusion_fp16_cache`` setting) keeps float16 safetensors copies of the pickled
+checkpoints there: half the disk, no unpickling, faster loads next time.
 
 This module imports torch, diffusers and transformers only inside functions, so the availability check stays cheap.
 """
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,14 +50,8 @@ VARIANTS = {
 }
 
 
-def local_root() -> Path | None:
-    root = os.environ.get("EMO_DIFFUSION_PATH")
-    return Path(root) if root else None
-
-
-def missing_files(variant: Variant) -> list[str]:
-    """Files not on this machine yet (no network: the hub cache is only looked at)."""
-    root = local_root()
+def missing_files(variant: Variant, root: Path | None = None) -> list[str]:
+    """Files not on this machine yet, in the folder `root` or else the hub's cache (which is only looked at)."""
     wanted = [(ECHOMIMIC_REPO, "", name) for name in variant.files]
     wanted += [(WHISPER_REPO, WHISPER_DIR, name) for name in WHISPER_FILES]
     wanted += [(VAE_REPO, VAE_DIR, name) for name in VAE_FILES]
@@ -79,9 +73,8 @@ class WeightPaths:
     config: dict  # model sizes for the three of ours (keys "reference_net", "denoising_unet", "face_locator", ...)
 
 
-def fetch(variant: Variant) -> WeightPaths:
-    """Local paths of every file; downloads what the hub cache lacks (unless EMO_DIFFUSION_PATH is set)."""
-    root = local_root()
+def fetch(variant: Variant, root: Path | None = None) -> WeightPaths:
+    """Local paths of every file: in the folder `root`, or from the hub, downloading what its cache lacks."""
     if root is not None:
         config_path = root / CONFIG_FILE
         config = json.loads(config_path.read_text()) if config_path.is_file() else {}
@@ -116,8 +109,10 @@ def load_checkpoint(path: Path, fp16_cache: Path | None = None) -> dict:
     return state
 
 
-def build_pipeline(variant: Variant, device: str, dtype=None):
-    """Fetch (if needed) and load everything into an EchoMimicPipeline on ``device``; every load is strict."""
+def build_pipeline(variant: Variant, device: str, dtype=None, root: Path | None = None,
+                   fp16_cache: Path | None = None):
+    """Fetch (if needed) and load everything into an EchoMimicPipeline on ``device``; every load is strict. `root`
+    and `fp16_cache` as for ``fetch`` and ``load_checkpoint``."""
     import torch
     from diffusers import AutoencoderKL
 
@@ -127,8 +122,7 @@ def build_pipeline(variant: Variant, device: str, dtype=None):
     from .pipeline import EchoMimicPipeline, make_scheduler
     from .reference_net import ReferenceNet
 
-    paths = fetch(variant)
-    fp16_cache = Path(os.environ["EMO_DIFFUSION_FP16_CACHE"]) if os.environ.get("EMO_DIFFUSION_FP16_CACHE") else None
+    paths = fetch(variant, root)
     sizes = paths.config
 
     def load(cls, kwargs: dict, *files: Path):

@@ -1,49 +1,38 @@
 """The diffusion engine: EchoMimic v1 weights through our own pipeline (``emo.diffusion``), meant for a GPU.
 
 This module stays light: torch, diffusers and transformers are imported only when the engine is checked or loaded.
+Its settings (``diffusion_*`` in ``emo/settings.py``) are read when it is checked or loaded.
 
-Settings (environment):
-- ``EMO_DIFFUSION_PATH``: a local weights folder instead of the hub (layout in ``emo/diffusion/weights.py``).
-- ``EMO_DIFFUSION_DEVICE``: run there (e.g. ``cpu`` for tests and tiny weights) instead of requiring CUDA.
-- ``EMO_DIFFUSION_VARIANT``: ``fast`` (default: the accelerated weights, 6 steps, no guidance) or ``quality``
-  (the original weights, 30 steps, guidance 2.5: about ten times slower).
+It follows the voice (whisper features of ``job.audio.vocals``), the face box and the seed; not the motion plan:
+EchoMimic v1 has no pose input, so the head moves as the model draws it.
 """
 from __future__ import annotations
 
-import os
 from importlib.util import find_spec
 from typing import Iterator
 
 import numpy as np
 
+from .. import settings
 from ..errors import EngineUnavailable
-from . import Progress, RenderJob
+from ..messages import Message
+from . import Cost, Progress, RenderJob
 
 FACE_MASK_MARGIN = 0.1  # the face box grows by this fraction of its size on every side, as EchoMimic's masks do
 CONTEXT_FRAMES, CONTEXT_OVERLAP = 12, 3
 DECODE_CHUNK = 16  # frames per VAE decode: bounds the decoder's memory at 512 x 512
 DENOISE_SHARE = 0.9  # of the render time, for progress reports
 
-NO_GPU = "The diffusion engine needs an NVIDIA GPU; this machine has none. Use the CPU engine (warp)."
-MISSING_PACKAGES = ("The diffusion engine needs torch, diffusers and transformers; install them or use the CPU "
-                    "engine (warp).")
-NOT_DOWNLOADED = ("The diffusion engine's weights are not downloaded yet; choose the diffusion engine once to fetch "
-                  "them (about 9 GB).")
-
-
-def _variant():
-    from ..diffusion.weights import VARIANTS
-
-    name = os.environ.get("EMO_DIFFUSION_VARIANT", "fast")
-    if name not in VARIANTS:
-        raise EngineUnavailable(f"EMO_DIFFUSION_VARIANT must be one of: {', '.join(VARIANTS)} (it is '{name}').")
-    return VARIANTS[name]
+NO_GPU = Message("engine.no_gpu")
+MISSING_PACKAGES = Message("engine.missing_packages")
+NOT_DOWNLOADED = Message("engine.not_downloaded")
 
 
 def _device() -> str | None:
-    """Where to run: EMO_DIFFUSION_DEVICE if set, else CUDA when there is one, else None."""
-    if os.environ.get("EMO_DIFFUSION_DEVICE"):
-        return os.environ["EMO_DIFFUSION_DEVICE"]
+    """Where to run: the diffusion_device setting, else CUDA when there is one, else None."""
+    chosen = settings.current().diffusion_device
+    if chosen:
+        return chosen
     import torch
 
     return "cuda" if torch.cuda.is_available() else None
@@ -70,6 +59,9 @@ def _resize(image: np.ndarray, size: int) -> np.ndarray:
 
 class DiffusionEngine:
     name = "diffusion"
+    controls = frozenset({"seed"})  # the seed fixes the noise; head motion is the model's own (see above)
+    cost = Cost(20.0, 2.0)  # a planning figure for one large GPU, 6 steps, until benchmarks/diffusion_speed.py runs
+    preference = 10  # better than warp wherever it can run
 
     def __init__(self, pipe, variant, resolution: int):
         self.pipe, self.variant, self.resolution = pipe, variant, resolution
@@ -79,17 +71,14 @@ class DiffusionEngine:
         """None when the engine can run here; else one sentence for the user. With auto, nothing is downloaded."""
         if any(find_spec(m) is None for m in ("torch", "diffusers", "transformers", "huggingface_hub")):
             return MISSING_PACKAGES
-        try:
-            variant = _variant()
-        except EngineUnavailable as e:
-            return str(e)
-        from ..diffusion.weights import local_root, missing_files
+        from ..diffusion.weights import VARIANTS, missing_files
 
+        config = settings.current()
         # the weights first: looking at files is cheaper than importing torch to ask for CUDA
-        if local_root() is not None or auto:
-            missing = missing_files(variant)
-            if missing and local_root() is not None:
-                return f"EMO_DIFFUSION_PATH ({local_root()}) lacks {', '.join(missing)}."
+        if config.diffusion_path is not None or auto:
+            missing = missing_files(VARIANTS[config.diffusion_variant], config.diffusion_path)
+            if missing and config.diffusion_path is not None:
+                return f"EMO_DIFFUSION_PATH ({config.diffusion_path}) lacks {', '.join(missing)}."
             if missing:
                 return NOT_DOWNLOADED
         if _device() is None:
@@ -98,16 +87,17 @@ class DiffusionEngine:
 
     @classmethod
     def load(cls) -> "DiffusionEngine":
-        from ..diffusion.weights import build_pipeline
+        from ..diffusion.weights import VARIANTS, build_pipeline
 
-        variant, device = _variant(), _device()
+        config, device = settings.current(), _device()
         if device is None:
             raise EngineUnavailable(NO_GPU)
+        variant = VARIANTS[config.diffusion_variant]
         try:
-            pipe, resolution = build_pipeline(variant, device)
+            pipe, resolution = build_pipeline(variant, device, root=config.diffusion_path,
+                                              fp16_cache=config.diffusion_fp16_cache)
         except OSError as e:  # huggingface_hub's network and cache errors are OSErrors
-            raise EngineUnavailable(f"The diffusion engine's weights could not be fetched ({type(e).__name__}); "
-                                    "check the internet connection or use the CPU engine (warp).") from e
+            raise EngineUnavailable(Message("engine.fetch_failed", error=type(e).__name__)) from e
         pipe.set_progress_bar_config(desc="diffusion")
         return cls(pipe, variant, resolution)
 

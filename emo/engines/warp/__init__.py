@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from ...face import EYE_L, EYE_R, Face
-from .. import Progress, RenderJob
+from .. import Cost, Progress, RenderJob
 from .eyes import EyeFields, Lid
 from .head import LOW, HeadLayer
 from .look import PhotoLook
@@ -108,6 +108,9 @@ class WarpEngine:
     """Runs anywhere: numpy and OpenCV only."""
 
     name = "warp"
+    controls = frozenset({"motion", "seed"})  # it draws every frame from the motion plan
+    cost = Cost(2.0, 0.3)  # measured on a 2-core CPU (benchmarks/speed.py)
+    preference = 0  # the fallback: it always runs
 
     @classmethod
     def unavailable_reason(cls, auto: bool) -> str | None:
