@@ -1,5 +1,5 @@
-"""Command line: ``python -m emo sing PHOTO SONG -o OUT.mp4``, ``python -m emo together PHOTO... SONG -o OUT.mp4``,
-``python -m emo check PHOTO``, ``python -m emo songs``.
+"""Command line (the ``emo`` command, or ``python -m emo``): ``emo sing PHOTO SONG -o OUT.mp4``,
+``emo together PHOTO... SONG -o OUT.mp4``, ``emo check PHOTO``, ``emo songs``.
 
 Any problem with the input exits with status 2 and one line saying what is wrong.
 """
@@ -45,7 +45,7 @@ def cmd_together(args) -> int:
     if arrangement == "voices":  # each face sings its own clip: every name given is a photo
         photos, song = args.photos_and_song, None
     elif len(args.photos_and_song) < 2:
-        raise UserError("Give the photos and then the song: python -m emo together PHOTO... SONG -o OUT.mp4")
+        raise UserError("Give the photos and then the song: emo together PHOTO... SONG -o OUT.mp4")
     else:
         photos, song = args.photos_and_song[:-1], args.photos_and_song[-1]
     try:
@@ -81,11 +81,11 @@ def cmd_songs(args) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m emo", description="Make a photo of a face sing.")
+    p = argparse.ArgumentParser(prog="emo", description="Make a photo of a face sing.")
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("sing", help="make a singing video")
     s.add_argument("photo", help="a frontal headshot (jpg, png, webp, ...)")
-    s.add_argument("song", help="a preset id (see 'python -m emo songs') or an audio file")
+    s.add_argument("song", help="a preset id (see 'emo songs') or an audio file")
     s.add_argument("-o", "--output", required=True, help="the mp4 to write")
     s.add_argument("--engine", default="auto", choices=["auto", "warp", "diffusion"])
     s.add_argument("--motion", type=float, default=0.5, help="head motion, 0 (still) to 1 (lively)")
