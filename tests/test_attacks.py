@@ -90,13 +90,6 @@ def _clip(path: Path, seconds: float, freq: int = 300) -> Path:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    app = start_app(tmp_path_factory.mktemp("attacks"))
-    yield app
-    stop_app(app)
-
-
-@pytest.fixture(scope="module")
 def secret(server):
     """Files on the server outside the uploads: a readable photo and song an attacker would like the app to use."""
     folder = server.scratch / "secret"

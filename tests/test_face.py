@@ -8,7 +8,6 @@ import subprocess
 import sys
 import types
 from dataclasses import replace
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -20,9 +19,9 @@ from emo.errors import EngineUnavailable, FaceError
 from emo.face import (CUT_OFF, DOMINANT_NOTICE, EDGE_NOTICE, MAX_ROLL_DEG, MAX_YAW_DEG, MIN_FACE_PX, NO_FACE,
                       Face, several_notice, small_notice,
                       check_face, check_photo, crop_portrait, detect_face, landmarks_backend)
-from tests import images
 
-ROOT = Path(__file__).resolve().parents[1]
+from . import images
+from .conftest import ROOT
 
 
 @pytest.fixture(autouse=True)

@@ -18,7 +18,7 @@ from emo.pipeline import SingOptions, prepare_audio, resolve_song
 from emo.together import sing_together
 
 from .conftest import ROOT, decode_frames
-from .server import file_data, start_app, stop_app
+from .server import file_data
 
 PORTRAITS = [ROOT / "examples" / "grace_hopper.jpg", ROOT / "examples" / "eileen_collins.jpg",
              ROOT / "tests" / "data" / "whitehouse_speaking.jpg"]
@@ -166,13 +166,6 @@ def test_the_command_line_sings_together(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------- the served app
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    app = start_app(tmp_path_factory.mktemp("together"))
-    yield app
-    stop_app(app)
-
 
 def _together_call(server, group_file, *, arrangement="together", voices=None, slots=(None,) * 4):
     data = [group_file and file_data(group_file), *slots, SONG, None, voices, arrangement, 8, 0.5, 0]
