@@ -31,6 +31,8 @@ from . import images
 from .conftest import ROOT
 from .server import file_data, files_under, start_app, stop_app
 
+pytestmark = pytest.mark.slow  # every attack goes to a served app
+
 PRESET = emo.list_songs()[0].id
 EXAMPLE = ROOT / "examples" / "grace_hopper.jpg"
 REFUSAL_S = 2.0

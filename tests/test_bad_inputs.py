@@ -36,7 +36,7 @@ from . import images
 from .conftest import ROOT, answer, duration, probe
 from .server import files_under
 
-pytestmark = pytest.mark.usefixtures("client_temp_dir")
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("client_temp_dir")]  # videos through the CLI and a served app
 
 PRESET = emo.list_songs()[0].id
 CLIP_S = 1.2  # the clip photo cases sing

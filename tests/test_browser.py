@@ -19,6 +19,8 @@ from emo.ffmpeg import exe as ffmpeg_exe
 
 from . import images
 
+pytestmark = pytest.mark.slow  # a real browser against a served app
+
 playwright = pytest.importorskip("playwright.sync_api", reason="make test installs playwright")
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -89,6 +89,7 @@ def _job(size: int = 64, seed: int = 0) -> RenderJob:
     return RenderJob(portrait=portrait, face=face, audio=audio, motion=None, seed=seed)
 
 
+@pytest.mark.slow
 def test_engine_renders_every_frame_with_progress(tiny_env):
     from emo.engines.diffusion import DiffusionEngine
 
@@ -149,6 +150,7 @@ def _short_song(path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_sing_makes_a_video_with_the_diffusion_engine(tiny_env, tmp_path):
     """The whole product path (face check, song analysis, engine, video writer) on the tiny weights."""
     from emo import sing
@@ -160,6 +162,7 @@ def test_sing_makes_a_video_with_the_diffusion_engine(tiny_env, tmp_path):
     assert result.frames == 30 and len(decode_frames(result.video, 256)) == 30
 
 
+@pytest.mark.slow
 def test_cli_and_app_run_the_diffusion_engine(tiny_env, tmp_path):
     """The same weights through the two doors users take: `python -m emo sing` and the app's handler."""
     import os

@@ -30,7 +30,7 @@ from . import images
 from .conftest import ROOT, decode_frames, duration
 from .server import files_under
 
-pytestmark = pytest.mark.usefixtures("client_temp_dir")
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("client_temp_dir")]  # eight clients, one served app
 
 CLIENTS = 8
 TTL_S = 60  # the server's EMO_OUTPUT_TTL_S: short, so expiry can be checked by back-dating files, not by waiting

@@ -17,6 +17,7 @@ from . import images
 from .conftest import ROOT, answer, decode_frames, duration, probe
 
 
+@pytest.mark.slow
 def test_sing_makes_a_browser_ready_video(tmp_path, intro_song):
     seen = []
     result = emo.sing(images.astronaut(), intro_song.id, engine="warp", size=256, out=tmp_path / "a.mp4",
@@ -44,6 +45,7 @@ def _dominant_hz(path, start: float, seconds: float) -> float:
     return float(np.argmax(np.abs(np.fft.rfft(samples))) * 16000 / len(samples))
 
 
+@pytest.mark.slow
 def test_the_part_chosen_is_the_part_sung(tmp_path):
     """start/end pick the part: the video is as long as the part, and its sound is that part's (300 Hz for 0-4 s of
     the clip, 600 Hz for 4-8 s), in m:ss or seconds; an end past the audio sings to its end."""
@@ -70,6 +72,7 @@ def test_times_are_read_as_people_write_them(text, seconds):
     assert parse_time(text, "start", default=None) == seconds
 
 
+@pytest.mark.slow
 def test_progress_says_how_long_is_left(tmp_path):
     seen = []
     emo.sing(images.astronaut(), emo.list_songs()[0].id, engine="warp", size=256, out=tmp_path / "v.mp4",
@@ -92,6 +95,7 @@ def cli(*args):
     return subprocess.run([sys.executable, "-m", "emo", *map(str, args)], capture_output=True, text=True, cwd=ROOT)
 
 
+@pytest.mark.slow
 def test_cli_sing_check_and_songs(tmp_path, intro_song):
     photo = tmp_path / "me.png"
     from PIL import Image
@@ -106,6 +110,7 @@ def test_cli_sing_check_and_songs(tmp_path, intro_song):
     assert listing.returncode == 0 and all(s.id in listing.stdout for s in emo.list_songs())
 
 
+@pytest.mark.slow
 def test_cli_bad_inputs_exit_2_with_one_line(tmp_path):
     cat = tmp_path / "cat.png"
     from PIL import Image
@@ -121,6 +126,7 @@ def test_cli_bad_inputs_exit_2_with_one_line(tmp_path):
     assert not (tmp_path / "o.mp4").exists()
 
 
+@pytest.mark.slow
 def test_app_handler_generates_and_explains_rejections(app, tmp_path, monkeypatch):
     monkeypatch.setattr(app, "OUTPUTS", tmp_path / "outputs")
     example = app.EXAMPLES[0]

@@ -9,6 +9,8 @@ import pytest
 
 from .conftest import ROOT
 
+pytestmark = pytest.mark.slow  # renders and measures a whole preset
+
 SIZE = 256  # small for speed; jitter bounds scale with the frame
 
 

@@ -23,7 +23,7 @@ SONG = emo.list_songs()[0]
 EXAMPLE = ROOT / "examples" / "grace_hopper.jpg"
 MB = 1024 * 1024
 
-pytestmark = pytest.mark.usefixtures("client_temp_dir")
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("client_temp_dir")]  # asks a served app
 
 
 # ---------------------------------------------------------------------------------------------- what is served
