@@ -1,5 +1,5 @@
 # Two commands on a fresh machine: `make run` serves the app on the CPU engine; `make test` runs the whole suite.
-# `make test-fast` runs the quick part of it (no videos rendered end to end, no served app, no browser).
+# `make test-fast` leaves out the tests marked slow (whole videos, a served app, the browser): about 30 s.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -49,4 +49,4 @@ songs:
 	.venv-songs/bin/python scripts/make_songs.py
 
 clean:
-	rm -rf $(VENV) .venv-songs .venv-measure .pytest_cache
+	rm -rf $(VENV) .venv-songs .venv-measure .pytest_cache emo.egg-info build
