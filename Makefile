@@ -1,18 +1,21 @@
 # Two commands on a fresh machine: `make run` serves the app on the CPU engine; `make test` runs the whole suite.
+# `make test-fast` leaves out the tests marked slow (whole videos, a served app, the browser): about 30 s.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 7860
 
-.PHONY: run test bench measure-tools songs clean
+.PHONY: run test test-fast bench measure-tools songs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-# Stamp files: re-install only when a requirements file changes.
-$(VENV)/.runtime: requirements.txt | $(BIN)/python
+# Stamp files: re-install only when a requirements file or pyproject.toml changes. The project itself goes in
+# editable and without dependencies, so requirements.txt's pins decide every version.
+$(VENV)/.runtime: requirements.txt pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -r requirements.txt
+	$(BIN)/python -m pip install -q -e . --no-deps
 	touch $@
 
 $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
@@ -25,6 +28,9 @@ run: $(VENV)/.runtime
 
 test: $(VENV)/.dev
 	$(BIN)/python -m pytest -q
+
+test-fast: $(VENV)/.dev
+	$(BIN)/python -m pytest -q -m "not slow"
 
 bench: $(VENV)/.dev
 	$(BIN)/python benchmarks/speed.py
@@ -43,4 +49,4 @@ songs:
 	.venv-songs/bin/python scripts/make_songs.py
 
 clean:
-	rm -rf $(VENV) .venv-songs .venv-measure .pytest_cache
+	rm -rf $(VENV) .venv-songs .venv-measure .pytest_cache emo.egg-info build

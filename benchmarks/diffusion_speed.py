@@ -13,12 +13,9 @@ import argparse
 import statistics
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 FPS = 25
 FULL = dict(unet={}, face={}, whisper=dict(d_model=384, encoder_layers=4, encoder_attention_heads=6,

@@ -25,7 +25,6 @@ import importlib.util
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -37,17 +36,16 @@ import cv2
 import numpy as np
 from scipy.ndimage import median_filter, uniform_filter1d
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import emo
+from emo import motion as motion_mod
+from emo.audio import SAMPLE_RATE, load_audio
+from emo.errors import UserError
+from emo.face import check_photo, crop_portrait
+from emo.ffmpeg import exe as ffmpeg_exe
+from emo.pipeline import SingOptions, prepare_audio, resolve_song
+from emo.songs import get_song, list_songs
 
-import emo  # noqa: E402
-from emo import motion as motion_mod  # noqa: E402
-from emo.audio import SAMPLE_RATE, load_audio  # noqa: E402
-from emo.errors import UserError  # noqa: E402
-from emo.face import check_photo, crop_portrait  # noqa: E402
-from emo.ffmpeg import exe as ffmpeg_exe  # noqa: E402
-from emo.pipeline import SingOptions, prepare_audio, resolve_song  # noqa: E402
-from emo.songs import get_song, list_songs  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 FPS = 25
 PHOTOS = sorted((ROOT / "examples").glob("*.jpg"))
@@ -131,11 +129,13 @@ def _models():
             dlib.face_recognition_model_v1(str(folder / "dlib_face_recognition_resnet_model_v1.dat")))
 
 
-def decode_video(path: Path, size: int) -> np.ndarray:
-    """Every frame of a size x size mp4 as (n, size, size, 3) uint8 RGB."""
+def decode_video(path: Path, size: int | tuple[int, int]) -> np.ndarray:
+    """Every frame of an mp4 as (n, height, width, 3) uint8 RGB; `size` is the side of a square video, or
+    (height, width)."""
+    height, width = (size, size) if isinstance(size, int) else size
     raw = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
                          capture_output=True, check=True).stdout
-    return np.frombuffer(raw, np.uint8).reshape(-1, size, size, 3)
+    return np.frombuffer(raw, np.uint8).reshape(-1, height, width, 3)
 
 
 @dataclass

@@ -32,12 +32,11 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from emo.audio import SAMPLE_RATE, analyse, load_audio
+from emo.motion import plan
+from emo.separate import separate_voice
 
-from emo.audio import SAMPLE_RATE, analyse, load_audio  # noqa: E402
-from emo.motion import plan  # noqa: E402
-from emo.separate import separate_voice  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 FPS = 25
 DEV = ROOT.parent / "shared" / "data" / "audio-dev"

@@ -10,20 +10,18 @@ its own). Defaults: ../shared/data/faces-dev's two- and five-face photos (never 
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from emo import arrange, group
+from emo.face import find_faces
+from emo.pipeline import SingOptions, prepare_audio, resolve_song
+from emo.together import sing_together
+from quality import decode_video  # benchmarks/ is on sys.path when a benchmark runs as a script
 
-from emo import arrange, group  # noqa: E402
-from emo.face import find_faces  # noqa: E402
-from emo.pipeline import SingOptions, prepare_audio, resolve_song  # noqa: E402
-from emo.together import sing_together  # noqa: E402
-from tests.conftest import decode_frames  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 DEV = ROOT.parent / "shared" / "data" / "faces-dev"
 DEFAULT_PHOTOS = [DEV / "d03_couple_two_faces.jpg", DEV / "d08_group_five.jpg"]
@@ -74,7 +72,7 @@ def main() -> None:
             for arrangement in ("together", "turns", "round"):
                 result = sing_together([photo], args.song, arrangement=arrangement, round_beats=args.round_beats,
                                        out=Path(tmp) / "v.mp4")
-                frames = decode_frames(result.video, stage.image.shape[:2])
+                frames = decode_video(result.video, stage.image.shape[:2])
                 opened = openings(frames, stage)
                 voices = expected(arrangement, features, len(stage.singers), len(frames), lag)
                 for k, (face, voice) in enumerate(zip(opened, voices)):

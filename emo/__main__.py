@@ -1,5 +1,5 @@
-"""Command line: ``emo sing PHOTO SONG -o OUT.mp4``, ``emo together PHOTO... SONG -o OUT.mp4``, ``emo check PHOTO``,
-``emo songs`` (or ``python -m emo ...``), in LANG's language.
+"""Command line (the ``emo`` command, or ``python -m emo``): ``emo sing PHOTO SONG -o OUT.mp4``,
+``emo together PHOTO... SONG -o OUT.mp4``, ``emo check PHOTO``, ``emo songs``, in LANG's language.
 
 Any problem with the input exits with status 2 and one line saying what is wrong.
 """

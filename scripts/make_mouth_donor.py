@@ -13,17 +13,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from emo.engines.warp.shapes import curve
+from emo.face import check_photo
 
-from emo.engines.warp.shapes import curve  # noqa: E402
-from emo.face import check_photo  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 WIDTH, HEIGHT = 160, 80  # the rectangle, pixels
 

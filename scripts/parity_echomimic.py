@@ -287,7 +287,6 @@ def main() -> int:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([args.site, str(work / "stubs"), args.reference]))
     subprocess.run([sys.executable, __file__, "--side", "reference", *sys.argv[1:]], env=env, check=True)
     print(f"reference side: {time.time() - start:.0f} s", flush=True)
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     start = time.time()
     status = compare(args)
     print(f"our side: {time.time() - start:.0f} s")

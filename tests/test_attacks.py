@@ -32,6 +32,8 @@ from . import images
 from .conftest import ROOT
 from .server import file_data, files_under, start_app, stop_app
 
+pytestmark = pytest.mark.slow  # every attack goes to a served app
+
 PRESET = emo.list_songs()[0].id
 EXAMPLE = ROOT / "examples" / "grace_hopper.jpg"
 REFUSAL_S = 2.0
@@ -88,13 +90,6 @@ def _clip(path: Path, seconds: float, freq: int = 300) -> Path:
     subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-f", "lavfi", "-i", f"sine=f={freq}:d={seconds}", str(path)],
                    check=True)
     return path
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    app = start_app(tmp_path_factory.mktemp("attacks"))
-    yield app
-    stop_app(app)
 
 
 @pytest.fixture(scope="module")

@@ -33,20 +33,15 @@ from emo import settings
 from emo.ffmpeg import exe as ffmpeg_exe
 
 from . import images
+from .conftest import ROOT, answer, duration, probe
+from .server import files_under
 
 MAX_SECONDS = settings.current().max_seconds  # the CLI and the app run with the same environment
-from .conftest import ROOT, answer, probe
-from .server import files_under, start_app, stop_app
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("client_temp_dir")]  # videos through the CLI and a served app
 
 PRESET = emo.list_songs()[0].id
 CLIP_S = 1.2  # the clip photo cases sing
 FRAME = 1 / 25
-
-
-@pytest.fixture(autouse=True)
-def _client_temp_dir(tmp_path, monkeypatch):
-    """gradio_client leaves an empty folder in the temp directory per download: keep them in this test's tmp_path."""
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
 
 
 @dataclass(frozen=True)
@@ -153,11 +148,6 @@ AUDIO_CASES = [
 CASES = [("photo", case) for case in PHOTO_CASES] + [("audio", case) for case in AUDIO_CASES]
 
 
-def _duration(path: Path) -> float:
-    h, m, s = re.search(r"Duration: (\d+):(\d+):([\d.]+)", probe(path)).groups()
-    return int(h) * 3600 + int(m) * 60 + float(s)
-
-
 @pytest.fixture(scope="module")
 def good(tmp_path_factory) -> tuple[Path, Path]:
     """(a good photo, a good 1.2 s clip): the half of each case that is not under test."""
@@ -167,18 +157,10 @@ def good(tmp_path_factory) -> tuple[Path, Path]:
     return folder / "astronaut.png", folder / "clip.wav"
 
 
-@pytest.fixture(scope="module")
-def app():
-    sys.path.insert(0, str(ROOT))
-    import app as module
-
-    return module
-
-
 def _expect_video(case: Case, path: Path, notes: str, where: str) -> None:
     low, high = case.expect
     assert path.is_file(), where
-    assert low <= _duration(path) <= high, (where, _duration(path), case.expect)
+    assert low <= duration(path) <= high, (where, duration(path), case.expect)
     assert "Video: h264" in probe(path) and "Audio: aac" in probe(path), where
     if high > MAX_SECONDS:
         assert f"only its first {clock(MAX_SECONDS)} are used" in notes, (where, notes)
@@ -229,13 +211,6 @@ def test_cli_and_handler(kind, case, app, good, tmp_path, monkeypatch):
 
 # ------------------------------------------------------------------------------------------------ the served app
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    app = start_app(tmp_path_factory.mktemp("bad-inputs-server"))
-    yield app
-    stop_app(app)
-
-
 @pytest.mark.parametrize("case", PHOTO_CASES, ids=[c.id for c in PHOTO_CASES])
 def test_served_app_gives_the_same_answer(case, server, good, tmp_path):
     upload = tmp_path / case.file
@@ -247,7 +222,7 @@ def test_served_app_gives_the_same_answer(case, server, good, tmp_path):
         assert video is None and re.search(case.expect, status), status
     else:
         path = Path(video["video"] if isinstance(video, dict) else video)
-        assert status.startswith("Done:") and case.expect[0] <= _duration(path) <= case.expect[1], status
+        assert status.startswith("Done:") and case.expect[0] <= duration(path) <= case.expect[1], status
 
 
 def test_served_app_leaves_no_temporary_files(server):

@@ -20,7 +20,8 @@ from emo.ffmpeg import exe as ffmpeg_exe
 from emo.messages import Message
 
 from . import images
-from .server import start_app, stop_app
+
+pytestmark = pytest.mark.slow  # a real browser against a served app
 
 playwright = pytest.importorskip("playwright.sync_api", reason="make test installs playwright")
 
@@ -30,13 +31,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 SONG = min(emo.list_songs(), key=lambda song: song.duration)  # the shortest preset: the quickest real render
 RENDER_MS = 90_000  # a 10 s preset takes ~7 s on 2 cores; generous for a loaded machine
 STEP_MS = 20_000  # anything else a page does
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    app = start_app(tmp_path_factory.mktemp("browser"))
-    yield app
-    stop_app(app)
 
 
 @pytest.fixture(scope="module")

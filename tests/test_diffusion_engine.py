@@ -17,8 +17,8 @@ from emo.audio import AudioFeatures
 from emo.engines import RenderJob, resolve
 from emo.face import Face
 
+from .conftest import ROOT, decode_frames
 
-ROOT = Path(__file__).resolve().parent.parent
 N_FRAMES, FPS, SIZE = 20, 25, 32  # 20 frames: two overlapping 12-frame windows plus one wrapping round the end
 SIZES = {
     "resolution": SIZE,
@@ -89,6 +89,7 @@ def _job(size: int = 64, seed: int = 0) -> RenderJob:
     return RenderJob(portrait=portrait, face=face, audio=audio, motion=None, seed=seed)
 
 
+@pytest.mark.slow
 def test_engine_renders_every_frame_with_progress(tiny_env):
     from emo.engines.diffusion import DiffusionEngine
 
@@ -148,14 +149,7 @@ def _short_song(path: Path) -> Path:
     return path
 
 
-def _decoded_frames(video: Path, size: int) -> int:
-    from emo.ffmpeg import exe as ffmpeg_exe
-
-    raw = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(video), "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
-                         capture_output=True, check=True).stdout
-    return len(raw) // (size * size * 3)
-
-
+@pytest.mark.slow
 def test_sing_makes_a_video_with_the_diffusion_engine(tiny_env, tmp_path):
     """The whole product path (face check, song analysis, engine, video writer) on the tiny weights."""
     from emo import sing
@@ -164,9 +158,10 @@ def test_sing_makes_a_video_with_the_diffusion_engine(tiny_env, tmp_path):
     result = sing(data.astronaut(), _short_song(tmp_path / "song.wav"), engine="diffusion", size=256,
                   out=tmp_path / "out.mp4")
     assert result.engine == "diffusion" and result.video.is_file()
-    assert result.frames == 30 and _decoded_frames(result.video, 256) == 30
+    assert result.frames == 30 and len(decode_frames(result.video, 256)) == 30
 
 
+@pytest.mark.slow
 def test_cli_and_app_run_the_diffusion_engine(tiny_env, tmp_path):
     """The same weights through the two doors users take: `python -m emo sing` and the app's handler."""
     import os
@@ -182,14 +177,14 @@ def test_cli_and_app_run_the_diffusion_engine(tiny_env, tmp_path):
                            "--engine", "diffusion", "--size", "256", "-q"], cwd=ROOT, env=env, capture_output=True,
                           text=True)
     assert done.returncode == 0, done.stderr
-    assert _decoded_frames(tmp_path / "cli.mp4", 256) == 30
+    assert len(decode_frames(tmp_path / "cli.mp4", 256)) == 30
     code = (f"import app, json; *_, (video, status) = app.generate({str(photo)!r}, None, {str(song)!r}, 0.5, 0, "
             "progress=lambda *a, **k: None); print(json.dumps([app.ENGINE_NAME, video, status]))")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     engine, video, status = json.loads(done.stdout.strip().splitlines()[-1])
     assert engine == "diffusion" and "**diffusion** engine" in status
-    assert _decoded_frames(Path(video), 512) == 30
+    assert len(decode_frames(Path(video), 512)) == 30
 
 
 def test_checkpoints_unpickle_safely_and_keep_an_fp16_copy(tmp_path):

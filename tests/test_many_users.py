@@ -7,11 +7,9 @@ test to a few seconds on 2 cores; the server renders at most EMO_CONCURRENCY (2)
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from itertools import groupby
 from pathlib import Path
@@ -29,19 +27,16 @@ from emo.ffmpeg import exe as ffmpeg_exe
 from emo.face import check_photo, crop_portrait
 
 from . import images
-from .conftest import ROOT, decode_frames, probe
-from .server import files_under, start_app, stop_app
+from .conftest import ROOT, decode_frames, duration
+from .server import files_under
+
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("client_temp_dir")]  # eight clients, one served app
 
 CLIENTS = 8
 TTL_S = 60  # the server's EMO_OUTPUT_TTL_S: short, so expiry can be checked by back-dating files, not by waiting
 DEADLINE_S = 150  # for all eight videos together; they take ~15 s on 2 cores
 PRESET = emo.list_songs()[0].id  # the dropdown must hold a valid preset even when own audio is sung
-
-
-@pytest.fixture(autouse=True)
-def _client_temp_dir(tmp_path, monkeypatch):
-    """gradio_client leaves an empty folder in the temp directory per download: keep them in this test's tmp_path."""
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+SERVER_ENV = {"EMO_OUTPUT_TTL_S": str(TTL_S)}  # for conftest's server fixture
 
 
 def _variants() -> dict[str, np.ndarray]:
@@ -60,18 +55,6 @@ def _variants() -> dict[str, np.ndarray]:
 def _thumb(rgb: np.ndarray) -> np.ndarray:
     """32 x 32 area average: keeps who and which colours, drops the head motion and the moving mouth."""
     return cv2.resize(rgb.astype(np.float32), (32, 32), interpolation=cv2.INTER_AREA)
-
-
-def _duration(path: Path) -> float:
-    h, m, s = re.search(r"Duration: (\d+):(\d+):([\d.]+)", probe(path)).groups()
-    return int(h) * 3600 + int(m) * 60 + float(s)
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    app = start_app(tmp_path_factory.mktemp("many-users"), EMO_OUTPUT_TTL_S=str(TTL_S))
-    yield app
-    stop_app(app)
 
 
 @pytest.fixture(scope="module")
@@ -167,7 +150,7 @@ def test_eight_clients_each_get_their_own_video(server, users, tmp_path):
         video, status = job.result(timeout=5)
         assert "Done:" in status, (photo.name, status)
         path = Path(video["video"] if isinstance(video, dict) else video)  # gradio_client versions differ
-        assert abs(_duration(path) - seconds) <= 1 / 25 + 0.05, (photo.name, _duration(path), seconds)
+        assert abs(duration(path) - seconds) <= 1 / 25 + 0.05, (photo.name, duration(path), seconds)
         first = _thumb(decode_frames(path, 512)[0])
         distances = [float(np.abs(first - other).mean()) for other in portraits]
         nearest = sorted(distances)

@@ -16,14 +16,10 @@ from emo.errors import UserError
 from emo.pipeline import parse_time
 
 from . import images
-from .conftest import ROOT, answer, decode_frames, probe
+from .conftest import ROOT, answer, decode_frames, duration, probe
 
 
-def _duration(text: str) -> float:
-    h, m, s = re.search(r"Duration: (\d+):(\d+):([\d.]+)", text).groups()
-    return int(h) * 3600 + int(m) * 60 + float(s)
-
-
+@pytest.mark.slow
 def test_sing_makes_a_browser_ready_video(tmp_path, intro_song):
     seen = []
     result = emo.sing(images.astronaut(), intro_song.id, engine="warp", size=256, out=tmp_path / "a.mp4",
@@ -31,7 +27,7 @@ def test_sing_makes_a_browser_ready_video(tmp_path, intro_song):
     info = probe(result.video)
     assert "Video: h264" in info and "yuv420p" in info and "256x256" in info and "25 fps" in info
     assert "Audio: aac" in info
-    assert abs(_duration(info) - intro_song.duration) <= 1 / 25 + 0.03
+    assert abs(duration(result.video) - intro_song.duration) <= 1 / 25 + 0.03
     data = result.video.read_bytes()
     assert data.find(b"moov") < data.find(b"mdat")  # faststart: plays before it has fully downloaded
     frames = decode_frames(result.video, 256)
@@ -51,6 +47,7 @@ def _dominant_hz(path, start: float, seconds: float) -> float:
     return float(np.argmax(np.abs(np.fft.rfft(samples))) * 16000 / len(samples))
 
 
+@pytest.mark.slow
 def test_the_part_chosen_is_the_part_sung(tmp_path):
     """start/end pick the part: the video is as long as the part, and its sound is that part's (300 Hz for 0-4 s of
     the clip, 600 Hz for 4-8 s), in m:ss or seconds; an end past the audio sings to its end."""
@@ -77,6 +74,7 @@ def test_times_are_read_as_people_write_them(text, seconds):
     assert parse_time(text, "start", default=None) == seconds
 
 
+@pytest.mark.slow
 def test_progress_says_how_long_is_left(tmp_path):
     seen = []
     emo.sing(images.astronaut(), emo.list_songs()[0].id, engine="warp", size=256, out=tmp_path / "v.mp4",
@@ -102,6 +100,7 @@ def cli(*args, lang: str = "C.UTF-8"):
                           env=env)
 
 
+@pytest.mark.slow
 def test_cli_sing_check_and_songs(tmp_path, intro_song):
     photo = tmp_path / "me.png"
     from PIL import Image
@@ -116,6 +115,7 @@ def test_cli_sing_check_and_songs(tmp_path, intro_song):
     assert listing.returncode == 0 and all(s.id in listing.stdout for s in emo.list_songs())
 
 
+@pytest.mark.slow
 def test_cli_bad_inputs_exit_2_with_one_line(tmp_path):
     cat = tmp_path / "cat.png"
     from PIL import Image
@@ -143,10 +143,8 @@ def test_cli_speaks_chinese_when_lang_says_so(tmp_path):
     assert "生成唱歌视频" in cli("--help", lang="zh_CN.UTF-8").stdout
 
 
-def test_app_handler_generates_and_explains_rejections(tmp_path, monkeypatch):
-    sys.path.insert(0, str(ROOT))
-    import app
-
+@pytest.mark.slow
+def test_app_handler_generates_and_explains_rejections(app, tmp_path, monkeypatch):
     monkeypatch.setattr(app, "OUTPUTS", tmp_path / "outputs")
     example = app.EXAMPLES[0]
     video, status = answer(app, example, next(iter(app.SONGS)), None, 0.5, 0)

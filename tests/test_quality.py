@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from .conftest import ROOT
+
+pytestmark = pytest.mark.slow  # renders and measures a whole preset
+
 SIZE = 256  # small for speed; jitter bounds scale with the frame
 
 

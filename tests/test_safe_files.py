@@ -6,8 +6,6 @@ limited in size. Everything runs against app.py served on 127.0.0.1, except the 
 from __future__ import annotations
 
 import json
-import sys
-import tempfile
 import urllib.error
 import urllib.request
 import uuid
@@ -19,24 +17,13 @@ import emo
 from emo import serve
 
 from .conftest import ROOT, answer
-from .server import file_data, files_under, start_app, stop_app
+from .server import file_data, files_under
 
 SONG = emo.list_songs()[0]
 EXAMPLE = ROOT / "examples" / "grace_hopper.jpg"
 MB = 1024 * 1024
 
-
-@pytest.fixture(autouse=True)
-def _client_temp_dir(tmp_path, monkeypatch):
-    """gradio_client leaves an empty folder in the temp directory per download: keep them in this test's tmp_path."""
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    app = start_app(tmp_path_factory.mktemp("safe-files"))
-    yield app
-    stop_app(app)
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("client_temp_dir")]  # asks a served app
 
 
 # ---------------------------------------------------------------------------------------------- what is served
@@ -110,10 +97,7 @@ def test_the_api_accepts_only_listed_preset_ids(server, song_id):
 # The handler itself also refuses anything but a preset id: the API could send a server path as a song.
 @pytest.mark.parametrize("song_id", BAD_IDS,
                          ids=[i[:40] or "empty" for i in BAD_IDS])
-def test_the_handler_accepts_only_preset_ids(song_id, tmp_path, monkeypatch):
-    sys.path.insert(0, str(ROOT))
-    import app
-
+def test_the_handler_accepts_only_preset_ids(song_id, app, tmp_path, monkeypatch):
     monkeypatch.setattr(app, "OUTPUTS", tmp_path / "outputs")
     video, message = answer(app, str(EXAMPLE), song_id, None, 0.5, 0)
     assert video is None and "Unknown song" in message, message

@@ -64,6 +64,7 @@ def test_there_are_presets_with_and_without_an_intro():
     assert len(INTRO_SONGS) >= 3 and OTHER_SONGS
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("song_id", INTRO_SONGS)
 def test_instruments_in_the_intro_do_not_move_the_mouth(song_id):
     m = measured(song_id)
@@ -72,6 +73,7 @@ def test_instruments_in_the_intro_do_not_move_the_mouth(song_id):
     assert intro(m, "separated") <= 0.03  # the issue's bound (measured 0.000-0.004; the old separator up to 0.12)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("song_id", [s.id for s in list_songs()])
 def test_the_separated_mouth_follows_the_stem(song_id):
     m = measured(song_id)
@@ -79,6 +81,7 @@ def test_the_separated_mouth_follows_the_stem(song_id):
     assert corr(m["separated"], m["stem"]) > corr(m["mix"], m["stem"]) - 0.05
 
 
+@pytest.mark.slow
 def test_an_accompaniment_alone_keeps_the_mouth_shut():
     """Every preset's band without its voice (mix - stem): a voiceless clip, the case users of every rival hit."""
     openings = []
@@ -90,6 +93,7 @@ def test_an_accompaniment_alone_keeps_the_mouth_shut():
     assert max(openings) <= 0.03, np.round(openings, 3)  # measured 0.000-0.00x; the raw band opens it ~0.2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("song_id", ["jingle-bells", "still-loading"])
 def test_loud_drums_do_not_drive_the_mouth(song_id):
     """A drum kit 6 dB over the song: the mix's mouth follows the drums, the separated one still the voice."""
@@ -99,6 +103,7 @@ def test_loud_drums_do_not_drive_the_mouth(song_id):
     assert separated > 0.8 and separated > raw + 0.2  # measured 0.86-0.93 vs 0.52-0.54
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("song_id", ["twinkle-twinkle", "breaking-news-cat"])
 def test_a_held_pad_does_not_open_the_mouth(song_id):
     """Organ-like chords as loud as the song, from the first second: held notes are accompaniment."""
@@ -110,12 +115,14 @@ def test_a_held_pad_does_not_open_the_mouth(song_id):
     assert mouth(voice, padded)[:n_intro].mean() <= 0.03
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("song_id", ["twinkle-twinkle", "breaking-news-cat"])
 def test_a_voice_alone_is_left_alone(song_id):
     stem = measured(song_id)["stem_audio"]
     assert corr(mouth(separate_voice(stem), stem), mouth(stem, stem)) > 0.95  # measured 0.98-0.99
 
 
+@pytest.mark.slow
 def test_chunks_join_without_a_seam(monkeypatch):
     """A long song is separated CHUNK_S at a time (memory stays flat): the mouth is nearly the one from one piece.
 
@@ -128,6 +135,7 @@ def test_chunks_join_without_a_seam(monkeypatch):
     assert np.mean(np.abs(whole - chunked) > 0.05) < 0.05  # frames that differ visibly: measured 2.3 %
 
 
+@pytest.mark.slow
 def test_progress_and_stop():
     song = np.concatenate([audio.load_audio(s.mix) for s in list_songs()[:3]])
     seen = []
@@ -139,12 +147,14 @@ def test_progress_and_stop():
         separate_voice(song, stop=stop)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("n", [0, 1, 500, 1024, SR + 7, 3 * SR])
 def test_same_length_float32_and_finite(n):
     y = separate_voice(np.random.default_rng(n).uniform(-0.5, 0.5, n))
     assert y.dtype == np.float32 and y.shape == (n,) and np.isfinite(y).all()
 
 
+@pytest.mark.slow
 def test_silence_in_silence_out_and_mono_only():
     assert not separate_voice(np.zeros(3 * SR, np.float32)).any()
     assert separate_voice(measured(INTRO_SONGS[0])["mix_audio"][::2], sample_rate=8_000).shape == (len(
@@ -208,6 +218,7 @@ def tiny_demucs(tmp_path):
     separate._separator.cache_clear()
 
 
+@pytest.mark.slow
 def test_demucs_runs_through_its_package(tiny_demucs):
     with settings.using(separator="auto"):
         assert separate.separator_name() == "demucs"  # its weights are here: auto takes it
@@ -216,6 +227,7 @@ def test_demucs_runs_through_its_package(tiny_demucs):
     assert voice.shape == mix.shape and voice.dtype == np.float32 and np.isfinite(voice).all()
 
 
+@pytest.mark.slow
 def test_a_demucs_that_cannot_load_falls_back_with_a_notice(tmp_path):
     """The host asked for Demucs but its weights cannot be had here: Spleeter separates, and the notice says so."""
     import emo

@@ -18,7 +18,7 @@ from emo.pipeline import SingOptions, prepare_audio, resolve_song
 from emo.together import sing_together
 
 from .conftest import ROOT, decode_frames
-from .server import file_data, start_app, stop_app
+from .server import file_data
 
 PORTRAITS = [ROOT / "examples" / "grace_hopper.jpg", ROOT / "examples" / "eileen_collins.jpg",
              ROOT / "tests" / "data" / "whitehouse_speaking.jpg"]
@@ -78,6 +78,7 @@ def test_a_group_photo_finds_every_face_numbered_left_to_right(group_photo):
     assert preview.shape == stage.image.shape and np.any(preview != stage.image)
 
 
+@pytest.mark.slow
 def test_together_every_face_sings_and_the_space_between_stays(tmp_path, group_photo, features):
     result, stage, frames = _sing(tmp_path, [group_photo], "together")
     opening = _openings(frames, stage)
@@ -95,6 +96,7 @@ def test_together_every_face_sings_and_the_space_between_stays(tmp_path, group_p
     assert drift.max() < 3.0
 
 
+@pytest.mark.slow
 def test_turns_the_listeners_keep_their_mouths_shut(tmp_path, group_photo, features):
     result, stage, frames = _sing(tmp_path, [group_photo], "turns")
     turns = arrange.turns(features, 3)
@@ -108,6 +110,7 @@ def test_turns_the_listeners_keep_their_mouths_shut(tmp_path, group_photo, featu
         assert np.median(opening[i][mine]) > rest + 0.08  # singing: open
 
 
+@pytest.mark.slow
 def test_round_each_face_follows_its_own_delayed_voice(tmp_path, features):
     photos = PORTRAITS[:2]
     result, stage, frames = _sing(tmp_path, photos, "round", round_beats=4)
@@ -123,6 +126,7 @@ def test_round_each_face_follows_its_own_delayed_voice(tmp_path, features):
         assert np.corrcoef(face, own)[0, 1] > np.corrcoef(face, other)[0, 1] + 0.2
 
 
+@pytest.mark.slow
 def test_own_voices_each_face_sings_its_own_clip(tmp_path):
     clips = [ROOT / "assets" / "songs" / name / "vocals.flac" for name in ("happy-birthday", "mo-li-hua")]
     result, stage, frames = _sing(tmp_path, PORTRAITS[1:], "voices", voices=clips, song=None)
@@ -154,6 +158,7 @@ def test_a_photo_without_a_face_is_named(tmp_path):
         group.from_photos([PORTRAITS[0], blank])
 
 
+@pytest.mark.slow
 def test_the_command_line_sings_together(tmp_path):
     out = tmp_path / "duet.mp4"
     done = subprocess.run([sys.executable, "-m", "emo", "together", *map(str, PORTRAITS[:2]), "twinkle-twinkle",
@@ -167,18 +172,12 @@ def test_the_command_line_sings_together(tmp_path):
 
 # ---------------------------------------------------------------------------------------------- the served app
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    app = start_app(tmp_path_factory.mktemp("together"))
-    yield app
-    stop_app(app)
-
-
 def _together_call(server, group_file, *, arrangement="together", voices=None, slots=(None,) * 4):
     data = [group_file and file_data(group_file), *slots, SONG, None, voices, arrangement, 8, 0.5, 0]
     return server.call(data, api="generate_together", timeout=300)
 
 
+@pytest.mark.slow
 def test_the_page_sings_a_group_photo_over_plain_http(server, group_photo):
     uploaded = server.upload("group.png", group_photo.read_bytes())
     event, payload = server.call([file_data(uploaded)], api="faces_found")
@@ -191,6 +190,7 @@ def test_the_page_sings_a_group_photo_over_plain_http(server, group_photo):
     assert video and status.startswith("Done"), status
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("voices, expected", [
     ([{"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}}], "serve.NOT_UPLOADED"),
     ("clip.wav", "serve.NOT_A_FILE"),
