@@ -13,12 +13,13 @@ import emo
 from emo import arrange, outputs, serve, settings
 from emo.engines import engine_class, load_engine, resolve
 from emo.errors import UserError
-from emo.messages import LANGUAGES, Message, translate
-from emo.pipeline import MAX_SEED
+from emo.messages import LANGUAGES, Message, listed, translate
+from emo.pipeline import MAX_SEED, clock
 from emo.together import ENGINE as TOGETHER_ENGINE
 
 logging.basicConfig(format="%(asctime)s %(name)s: %(message)s")
 logging.getLogger("emo").setLevel(logging.INFO)
+log = logging.getLogger("emo.app")
 
 try:
     SETTINGS = settings.current()  # every EMO_* variable, checked now: a bad one stops the app with its sentence
@@ -35,24 +36,25 @@ ENGINE_NAME = resolve(SETTINGS.engine)  # `make run` sets warp: the CPU engine
 try:
     load_engine(ENGINE_NAME)  # at start-up: ZeroGPU needs models placed before the GPU function runs
 except UserError as err:
-    print(f"The {ENGINE_NAME} engine cannot run here ({err}) Serving the CPU engine instead.")
+    log.warning("The %s engine cannot run here (%s). Serving the CPU engine instead.", ENGINE_NAME, err)
     ENGINE_NAME = "warp"
-ENGINE_CLASS = engine_class(ENGINE_NAME)  # its cost is the wait shown; its controls, the inputs shown
 SONGS = {song.id: song for song in emo.list_songs()}
 
 
-def song_card(song_id, language: str = "en") -> tuple[str, str]:
-    """The picked song's details and its preview audio."""
+def song_card(song_id, language: str = "en", engine: str | None = None) -> tuple[str, str]:
+    """The picked song's details, with the wait `engine` (default: the app's) costs, and its preview audio."""
     song = emo.get_song(song_id)
+    engine = engine or ENGINE_NAME
     card = Message("app.card", title=song.name, language=Message(f"song.language.{song.language}"),
                    kind=Message(f"song.kind.{song.kind}"), duration=song.duration,
-                   lyrics=song.lyrics.replace("\n", "  \n"), engine=ENGINE_NAME,
-                   wait=ENGINE_CLASS.cost.seconds(song.duration))
+                   lyrics=song.lyrics.replace("\n", "  \n"), engine=engine,
+                   wait=engine_class(engine).cost.seconds(song.duration))
     return card.text(language), str(song.mix)
 
 
-def gpu_seconds(photo, song_id, own_audio, motion, seed, start=None, end=None, progress=None) -> int:
-    """ZeroGPU reservation: grows with the clip's length (the diffusion engine's cost is per frame)."""
+def gpu_seconds(photo, song_id, own_audio, *_, **__) -> int:
+    """ZeroGPU reservation: grows with the clip's length (the diffusion engine's cost is per frame). It is called with
+    `generate`'s own arguments, whatever they are after the first three."""
     seconds = SETTINGS.max_seconds if own_audio or song_id not in SONGS else SONGS[song_id].duration
     return int(30 + 8 * seconds)
 
@@ -111,8 +113,8 @@ def faces_found(group_photo, request: gr.Request = None):
         stage = emo.group_stage(group_photo)
     except UserError as err:
         return None, f"⚠️ {err.text(language)}"
-    lines = [Message("app.singers", count=len(stage.singers), numbers=", ".join(str(s.number) for s in stage.singers)),
-             *stage.notices]
+    numbers = listed([singer.number for singer in stage.singers], language)
+    lines = [Message("app.singers", count=len(stage.singers), numbers=numbers), *stage.notices]
     return emo.numbered_faces(stage), "\n\n".join(translate(line, language) for line in lines)
 
 
@@ -160,53 +162,64 @@ class Words:
                 for _, words in self.parts]
 
 
-WORDS = Words()
-# Runs in the page before the switch's event: the choice then rides along with every later request (and visit).
-REMEMBER_LANGUAGE = f"(...inputs) => {{ document.cookie = '{serve.LANGUAGE_COOKIE}=' + inputs[0] + '; path=/; " \
-                    "SameSite=Lax; max-age=31536000'; return inputs; }"
+# The page's own memory of the switch, for the next visit from this browser (a cookie would not be kept for a
+# Space, which runs in a cross-site frame); on load, the remembered choice or nothing.
+STORE_LANGUAGE = "(language) => { try { localStorage.setItem('emo-language', language); } catch (e) {} return language; }"
+RECALL_LANGUAGE = "(shown) => { try { return localStorage.getItem('emo-language') || ''; } catch (e) { return ''; } }"
 
 
 def build() -> gr.Blocks:
     first = next(iter(SONGS))
+    words = Words()
     # Gradio keeps its own copies of uploads: sweep them on the same schedule as the videos.
     ttl = int(SETTINGS.output_ttl_s)
     title = " · ".join(Message("app.title").text(code) for code in LANGUAGES)  # the browser tab: both, always
     with serve.GuardedBlocks(title=title, delete_cache=(min(600, ttl), ttl)) as demo:
         with gr.Row():
-            WORDS(gr.Markdown, {"value": "app.intro"})
+            words(gr.Markdown, {"value": "app.intro"})
             language = serve.LanguagePicker([(name, code) for code, name in LANGUAGES.items()], value="en",
-                                            label="Language · 语言", scale=0, min_width=220)
-        with WORDS(gr.Tab, {"label": "app.tab_one"}):
-            cards = [_one_photo_tab(first)]
-        with WORDS(gr.Tab, {"label": "app.tab_together"}):
-            cards.append(_together_tab(first))
-        # The page opens in the visitor's language (their earlier choice, else the browser's), and follows the switch.
-        demo.load(serve.request_language, None, language, api_visibility="undocumented")
-        language.change(_relabel, [language, *(song for song, _ in cards)], [c for c, _ in WORDS.parts] +
-                        [card for _, card in cards], js=REMEMBER_LANGUAGE, api_visibility="undocumented")
+                                            label=Message("app.language"), scale=0, min_width=220)
+        with words(gr.Tab, {"label": "app.tab_one"}):
+            cards = [_one_photo_tab(words, first)]
+        with words(gr.Tab, {"label": "app.tab_together"}):
+            cards.append(_together_tab(words, first))
+
+        def opening_language(remembered: str, request: gr.Request) -> str:
+            """The page opens in this browser's earlier choice, else in its languages' first that we have."""
+            chosen = remembered if remembered in LANGUAGES else serve.request_language(request)
+            serve.remember_language(request, chosen)
+            return chosen
+
+        def relabel(chosen: str, one_song: str, together_song: str, request: gr.Request) -> list:
+            """Every word of the page, and each tab's song card, in `chosen`; the page's later answers too."""
+            chosen = chosen if isinstance(chosen, str) and chosen in LANGUAGES else "en"
+            serve.remember_language(request, chosen)
+            songs = (one_song, together_song)
+            return [*words.updates(chosen), *(song_card(song, chosen, engine)[0]
+                                              for song, (_, _, engine) in zip(songs, cards))]
+
+        # Instant, and out of the queue: a full queue must not leave a page in the wrong language.
+        demo.load(opening_language, language, language, js=RECALL_LANGUAGE, queue=False, api_visibility="undocumented")
+        language.input(None, language, None, js=STORE_LANGUAGE, queue=False)  # the visitor's own choice only
+        language.change(relabel, [language, *(song for song, _, _ in cards)],
+                        [c for c, _ in words.parts] + [card for _, card, _ in cards], queue=False,
+                        api_visibility="undocumented")
     return demo
 
 
-def _relabel(language: str, *songs: str) -> list:
-    """Every word of the page, and the song cards, in `language`."""
-    language = language if isinstance(language, str) and language in LANGUAGES else "en"
-    return [*WORDS.updates(language), *(song_card(song, language)[0] for song in songs)]
-
-
-def _song_card_for(song_id, request: gr.Request):
-    return song_card(song_id, serve.request_language(request))
-
-
-def _song_inputs(first: str):
-    """The preset picker with its card and preview, and the own-audio upload; (picker, card) for relabelling."""
-    song = WORDS(serve.SongPicker, {"label": "app.song", "choices": _song_choices}, value=first)
-    card_text, card_audio = song_card(first)
+def _song_inputs(words: Words, first: str, engine: str):
+    """The preset picker with its card (the wait by `engine`) and preview, and the own-audio upload."""
+    song = words(serve.SongPicker, {"label": "app.song", "choices": _song_choices}, value=first)
+    card_text, card_audio = song_card(first, "en", engine)
     card = gr.Markdown(card_text)
-    preview = WORDS(gr.Audio, {"label": "app.preview"}, value=card_audio, interactive=False)
-    longest = SETTINGS.max_seconds / 60
-    own_audio = WORDS(serve.AudioInput, {"label": lambda language: Message("app.own_audio", minutes=longest)
+    preview = words(gr.Audio, {"label": "app.preview"}, value=card_audio, interactive=False)
+    longest = clock(SETTINGS.max_seconds)
+    own_audio = words(serve.AudioInput, {"label": lambda language: Message("app.own_audio", longest=longest)
                                          .text(language)}, type="filepath", sources=["upload", "microphone"])
-    song.change(_song_card_for, song, [card, preview], api_name="song_card")
+
+    def picked(song_id, request: gr.Request):
+        return song_card(song_id, serve.request_language(request), engine)
+    song.change(picked, song, [card, preview], api_name="song_card")
     return song, own_audio, card
 
 
@@ -214,64 +227,64 @@ def _song_choices(language: str) -> list[tuple[str, str]]:
     return [(s.label.text(language), s.id) for s in SONGS.values()]
 
 
-def _take_inputs(controls: frozenset[str]):
+def _take_inputs(words: Words, controls: frozenset[str]):
     """Head motion and seed, each shown only when the engine follows it."""
-    motion = WORDS(serve.SliderInput, {"label": "app.motion", "info": "app.motion_info"}, minimum=0, maximum=1,
+    motion = words(serve.SliderInput, {"label": "app.motion", "info": "app.motion_info"}, minimum=0, maximum=1,
                    value=0.5, step=0.05, visible="motion" in controls)
-    seed = WORDS(serve.NumberInput, {"label": "app.seed", "info": "app.seed_info"}, value=0, precision=0, minimum=0,
+    seed = words(serve.NumberInput, {"label": "app.seed", "info": "app.seed_info"}, value=0, precision=0, minimum=0,
                  maximum=MAX_SEED, visible="seed" in controls)
     return motion, seed
 
 
-def _one_photo_tab(first: str):
+def _one_photo_tab(words: Words, first: str):
     with gr.Row():
         with gr.Column():
-            song, own_audio, card = _song_inputs(first)
+            song, own_audio, card = _song_inputs(words, first, ENGINE_NAME)
             with gr.Row():
-                start = WORDS(serve.TextInput, {"label": "app.from", "info": "app.from_info"}, placeholder="0:00",
+                start = words(serve.TextInput, {"label": "app.from", "info": "app.from_info"}, placeholder="0:00",
                               max_length=16)
-                end = WORDS(serve.TextInput, {"label": "app.to", "placeholder": "app.to_placeholder",
+                end = words(serve.TextInput, {"label": "app.to", "placeholder": "app.to_placeholder",
                                               "info": "app.to_info"}, max_length=16)
-            photo = WORDS(serve.PhotoInput, {"label": "app.photo"}, type="filepath",
+            photo = words(serve.PhotoInput, {"label": "app.photo"}, type="filepath",
                           sources=["upload", "webcam", "clipboard"], height=320)
-            WORDS(gr.Examples, {"label": "app.examples"}, examples=EXAMPLES, inputs=photo)
-            motion, seed = _take_inputs(ENGINE_CLASS.controls)
-            go = WORDS(gr.Button, {"value": "app.generate"}, variant="primary")
+            words(gr.Examples, {"label": "app.examples"}, examples=EXAMPLES, inputs=photo)
+            motion, seed = _take_inputs(words, engine_class(ENGINE_NAME).controls)
+            go = words(gr.Button, {"value": "app.generate"}, variant="primary")
         with gr.Column():
-            video = WORDS(gr.Video, {"label": "app.video"}, autoplay=True, buttons=["download"])
+            video = words(gr.Video, {"label": "app.video"}, autoplay=True, buttons=["download"])
             status = gr.Markdown(elem_id="status")
     go.click(generate, [photo, song, own_audio, motion, seed, start, end], [video, status],
              concurrency_limit=SETTINGS.concurrency)
-    return song, card
+    return song, card, ENGINE_NAME
 
 
-def _together_tab(first: str):
-    WORDS(gr.Markdown, {"value": "app.together_intro"})
+def _together_tab(words: Words, first: str):
+    words(gr.Markdown, {"value": "app.together_intro"})
     with gr.Row():
         with gr.Column():
-            group_photo = WORDS(serve.PhotoInput, {"label": "app.group_photo"}, type="filepath",
+            group_photo = words(serve.PhotoInput, {"label": "app.group_photo"}, type="filepath",
                                 sources=["upload", "clipboard"], height=260)
-            faces = WORDS(gr.Image, {"label": "app.faces_found"}, interactive=False, height=260)
+            faces = words(gr.Image, {"label": "app.faces_found"}, interactive=False, height=260)
             faces_note = gr.Markdown(elem_id="faces-note")
-            WORDS(gr.Markdown, {"value": "app.or_photos"})
+            words(gr.Markdown, {"value": "app.or_photos"})
             with gr.Row():
-                slots = [WORDS(serve.PhotoInput, {"label": lambda language, i=i: Message("app.photo_n", number=i)
+                slots = [words(serve.PhotoInput, {"label": lambda language, i=i: Message("app.photo_n", number=i)
                                                   .text(language)}, type="filepath", height=150,
                                sources=["upload", "webcam", "clipboard"]) for i in range(1, 5)]
-            arrangement = WORDS(serve.ChoiceInput, {"label": "app.arrangement", "choices": _arrangements},
+            arrangement = words(serve.ChoiceInput, {"label": "app.arrangement", "choices": _arrangements},
                                 value="together")
-            round_beats = WORDS(serve.SliderInput, {"label": "app.round_beats"}, minimum=1, maximum=16, value=8, step=1)
-            song, own_audio, card = _song_inputs(first)
-            voices = WORDS(serve.FilesInput, {"label": "app.voices"}, file_count="multiple")
-            motion, seed = _take_inputs(engine_class(TOGETHER_ENGINE).controls)
-            go = WORDS(gr.Button, {"value": "app.generate"}, variant="primary")
+            round_beats = words(serve.SliderInput, {"label": "app.round_beats"}, minimum=1, maximum=16, value=8, step=1)
+            song, own_audio, card = _song_inputs(words, first, TOGETHER_ENGINE)
+            voices = words(serve.FilesInput, {"label": "app.voices"}, file_count="multiple")
+            motion, seed = _take_inputs(words, engine_class(TOGETHER_ENGINE).controls)
+            go = words(gr.Button, {"value": "app.generate"}, variant="primary")
         with gr.Column():
-            video = WORDS(gr.Video, {"label": "app.together_video"}, autoplay=True, buttons=["download"])
+            video = words(gr.Video, {"label": "app.together_video"}, autoplay=True, buttons=["download"])
             status = gr.Markdown(elem_id="status-together")
     group_photo.change(faces_found, group_photo, [faces, faces_note])
     go.click(generate_together, [group_photo, *slots, song, own_audio, voices, arrangement, round_beats, motion, seed],
              [video, status], concurrency_limit=SETTINGS.concurrency)
-    return song, card
+    return song, card, TOGETHER_ENGINE
 
 
 def _arrangements(language: str) -> list[tuple[str, str]]:

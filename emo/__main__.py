@@ -9,7 +9,7 @@ import argparse
 import os
 import sys
 
-from . import engines, settings
+from . import arrange, engines, settings
 from .errors import UserError
 from .messages import Message, cli_language, translate
 
@@ -87,7 +87,9 @@ def cmd_songs(args) -> int:
     from .songs import list_songs
 
     for song in list_songs():
-        print(f"{song.id:<20} {song.language:<3} {song.kind:<7} {song.duration:5.1f} s  {song.name.text(LANGUAGE)}")
+        kind = f"{say(f'song.language.{song.language}')} {say(f'song.kind.{song.kind}')}"
+        length = say("units.seconds", seconds=f"{song.duration:.1f}")
+        print(f"{song.id:<20} {kind:<18} {length:>8}  {song.name.text(LANGUAGE)}")
     return 0
 
 
@@ -103,7 +105,7 @@ def parser() -> argparse.ArgumentParser:
     t = sub.add_parser("together", help=say("cli.together"), description=say("cli.together_about"))
     t.add_argument("photos_and_song", nargs="+", metavar="PHOTO... SONG", help=say("cli.photos_and_song"))
     t.add_argument("-o", "--output", required=True, help=say("cli.output"))
-    t.add_argument("--arrangement", choices=["together", "turns", "round", "voices"], help=say("cli.arrangement"))
+    t.add_argument("--arrangement", choices=arrange.ARRANGEMENTS, help=say("cli.arrangement"))
     t.add_argument("--voices", nargs="+", metavar="CLIP", help=say("cli.voices"))
     t.add_argument("--round-beats", type=int, default=8, help=say("cli.round_beats"))
     for command, run in ((s, cmd_sing), (t, cmd_together)):

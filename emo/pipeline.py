@@ -52,11 +52,11 @@ class SingOptions:
         object.__setattr__(self, "start", start)
         object.__setattr__(self, "end", end)
         if not _is_number(self.motion) or not 0.0 <= self.motion <= 1.0:
-            raise UserError(Message("options.motion", got=_shown(self.motion)))
+            raise UserError(Message("options.motion", got=quoted(self.motion)))
         if not _is_number(self.seed) or self.seed != int(self.seed) or not 0 <= self.seed <= MAX_SEED:
-            raise UserError(Message("options.seed", most=MAX_SEED, got=_shown(self.seed)))
+            raise UserError(Message("options.seed", most=MAX_SEED, got=quoted(self.seed)))
         if self.size not in SIZES:
-            raise UserError(Message("options.size", sizes=", ".join(map(str, SIZES)), got=_shown(self.size)))
+            raise UserError(Message("options.size", sizes=", ".join(map(str, SIZES)), got=quoted(self.size)))
         object.__setattr__(self, "motion", float(self.motion))
         object.__setattr__(self, "seed", int(self.seed))
 
@@ -75,7 +75,7 @@ def parse_time(value, what: str, default):
         if numbers and len(numbers) <= 2 and all(0 <= n < 60 for n in numbers[1:]):
             seconds = numbers[0] * 60 + numbers[1] if len(numbers) == 2 else numbers[0]
     if not _is_number(seconds) or seconds < 0 or seconds > 24 * 3600:
-        raise UserError(Message(f"options.{what}_time", got=_shown(value)))
+        raise UserError(Message(f"options.{what}_time", got=quoted(value)))
     return float(seconds)
 
 
@@ -92,7 +92,7 @@ def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _shown(value) -> str:
+def quoted(value) -> str:
     """A value as a message may quote it: short, whatever was sent."""
     text = repr(value)
     return text if len(text) <= 24 else text[:21] + "..."

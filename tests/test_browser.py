@@ -175,9 +175,12 @@ def test_a_chinese_browser_is_told_in_chinese_why_a_photo_is_refused_and_can_swi
     Image.fromarray(images.no_face()["cat"]).save(cat)
     _upload_photo(page, cat)
     assert _generate(page, "生成") == f"⚠️ {face_mod.NO_FACE.text('zh')}"
-    # The switch: English at once, and remembered on the next visit from this browser.
+    # The switch: English at once, in the words of the page and of its next answer, and remembered on the next visit.
     page.get_by_label("English").check()
-    page.get_by_role("button", name="Generate").first.wait_for()
+    page.get_by_role("button", name="Generate").first.click()
+    page.wait_for_function("() => document.querySelector('#status').innerText.includes('We could not find')",
+                           timeout=RENDER_MS)
+    assert page.inner_text("#status").strip() == f"⚠️ {face_mod.NO_FACE}"
     assert "Your photo: one face, looking at the camera" in page.inner_text("body")
     page.reload()
     page.wait_for_selector('input[type=file][accept="image/*"]', state="attached")

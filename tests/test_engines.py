@@ -110,18 +110,16 @@ def test_the_cli_offers_every_registered_engine(fakes, capsys):
     assert "--engine {auto,plain,best,good}" in capsys.readouterr().err
 
 
-def test_the_app_shows_the_engines_wait_and_only_the_controls_it_follows(monkeypatch):
+def test_the_app_shows_the_engines_wait_and_only_the_controls_it_follows(app, fakes, monkeypatch):
     import gradio as gr
 
-    import app
-
-    monkeypatch.setattr(app, "ENGINE_CLASS", Good)
     monkeypatch.setattr(app, "ENGINE_NAME", "good")
     song = next(iter(app.SONGS.values()))
     text, _ = app.song_card(song.id)
     assert f"Engine: **good** · about {1 + song.duration:.0f} s to make" in text
+    assert f"引擎：**good** · 生成约需 {1 + song.duration:.0f} 秒" in app.song_card(song.id, "zh")[0]
     with gr.Blocks():
-        motion, seed = app._take_inputs(Good.controls)
+        motion, seed = app._take_inputs(app.Words(), Good.controls)
         assert not motion.visible and seed.visible
-        motion, seed = app._take_inputs(engine_class("warp").controls)
+        motion, seed = app._take_inputs(app.Words(), CONTROLS)
         assert motion.visible and seed.visible

@@ -1,6 +1,7 @@
 """The whole flow through its three doors: Python (`emo.sing`), the CLI and the app's handler."""
 from __future__ import annotations
 
+import inspect
 import os
 import re
 import subprocess
@@ -161,3 +162,6 @@ def test_app_handler_generates_and_explains_rejections(app, tmp_path, monkeypatc
     song = next(iter(app.SONGS.values()))
     assert song.title in text and f"{song.duration:.1f} s" in text and preview.endswith(".flac")
     assert app.gpu_seconds(example, song.id, None, 0.5, 0) > song.duration
+    # ZeroGPU calls it with generate's own arguments, as Gradio passes them (the request and progress included).
+    every = inspect.signature(app.generate).bind(example, song.id, None, 0.5, 0, "", "", None, None)
+    assert app.gpu_seconds(*every.args, **every.kwargs) == app.gpu_seconds(example, song.id, None)

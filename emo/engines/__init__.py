@@ -1,8 +1,8 @@
 """Engines turn a prepared job (cropped portrait, face, audio features, motion plan) into video frames.
 
 Every engine is a class that states all it provides (``Engine`` below). ``ENGINES`` names them; a module is imported
-only when its engine is first asked for, and an engine module imports its heavy packages (torch...) only in ``load``,
-so that the CPU path never pays for torch and the app starts fast. Adding an engine is one module and one line here:
+only when its engine is first asked for, and an engine module imports its heavy packages (torch...) only when asked
+whether it can run or to load, so that the CPU path never pays for torch and the app starts fast. Adding an engine is one module and one line here:
 "auto", the CLI's ``--engine`` choices and the app's wait and controls follow from the class.
 """
 from __future__ import annotations
@@ -70,7 +70,8 @@ class Engine(Protocol):
 
     @classmethod
     def unavailable_reason(cls, auto: bool) -> str | None:
-        """None when it can run here; else one sentence for the user. With auto, nothing may be downloaded."""
+        """None when it can run here; else one sentence for the user (a `messages.Message`). With auto, nothing may
+        be downloaded. It may import what it needs to look (the diffusion engine asks torch for a GPU)."""
 
     @classmethod
     def load(cls) -> "Engine":

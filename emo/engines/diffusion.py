@@ -78,7 +78,7 @@ class DiffusionEngine:
         if config.diffusion_path is not None or auto:
             missing = missing_files(VARIANTS[config.diffusion_variant], config.diffusion_path)
             if missing and config.diffusion_path is not None:
-                return f"EMO_DIFFUSION_PATH ({config.diffusion_path}) lacks {', '.join(missing)}."
+                return Message("host.diffusion_path_lacks", path=config.diffusion_path, missing=", ".join(missing))
             if missing:
                 return NOT_DOWNLOADED
         if _device() is None:
