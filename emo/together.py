@@ -11,7 +11,6 @@ import tempfile
 import threading
 import time
 import wave
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -82,18 +81,14 @@ def sing_together(photos: list, song: str | Path | None = None, *, arrangement: 
 
 
 def _composed(stage: group.Stage, engine, jobs: list[RenderJob], report, stop: threading.Event | None):
-    """The stage, frame by frame, with every face's frame laid in.
-
-    Each face's next frame is made in its own thread: the engine's work is OpenCV and numpy, which let go of the
-    GIL, so faces share the cores instead of waiting in turn."""
+    """The stage, frame by frame, with every face's frame laid in."""
     streams = [engine.render(job, lambda done, total: None) for job in jobs]
     total, began = jobs[0].n_frames, time.monotonic()
-    with ThreadPoolExecutor(len(streams), thread_name_prefix="emo-face") as faces:
-        for done in range(1, total + 1):
-            if stop is not None and stop.is_set():
-                raise Cancelled()
-            yield stage.compose(list(faces.map(next, streams)))
-            report(0.1 + 0.88 * done / total, frame_progress(began, done, total))
+    for done in range(1, total + 1):
+        if stop is not None and stop.is_set():
+            raise Cancelled()
+        yield stage.compose([next(stream) for stream in streams])
+        report(0.1 + 0.88 * done / total, frame_progress(began, done, total))
 
 
 def _audio(arrangement: str, song, voices, singers: int, options: SingOptions, round_beats: int,
