@@ -206,6 +206,9 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "The diffusion engine's weights could not be fetched ({error}); check the internet connection or use "
               "the CPU engine (warp).",
         "zh": "无法获取 diffusion 引擎的权重（{error}）；请检查网络连接，或使用 CPU 引擎（warp）。"},
+    "engine.ignores_motion": {
+        "en": "The {engine} engine moves the head by itself; the head-motion setting was not used.",
+        "zh": "{engine} 引擎会自己决定头部动作，没有使用头部动作设置。"},
     # ------------------------------------------------------------------------------- the host's setup, seen in use
     "host.landmarks_missing": {
         "en": "EMO_LANDMARKS=face-alignment, but {missing}. Use EMO_LANDMARKS=dlib or auto.",

@@ -195,6 +195,8 @@ def sing(photo, song: str | Path, *, engine: str = "auto", motion: float = 0.5, 
     engine_name = resolve(options.engine)
     report(0.08, Message("progress.engine", engine=engine_name))
     engine = load_engine(engine_name)
+    if options.motion != SingOptions.motion and "motion" not in engine.controls:  # asked for, and cannot be had
+        notices.append(Message("engine.ignores_motion", engine=engine.name))
     job = RenderJob(portrait=portrait, face=face, audio=features, motion=plan, seed=options.seed)
 
     began = time.monotonic()

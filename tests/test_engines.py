@@ -123,3 +123,21 @@ def test_the_app_shows_the_engines_wait_and_only_the_controls_it_follows(app, fa
         assert not motion.visible and seed.visible
         motion, seed = app._take_inputs(app.Words(), CONTROLS)
         assert motion.visible and seed.visible
+
+
+@pytest.mark.slow
+def test_an_engine_that_ignores_head_motion_says_so(fakes, monkeypatch, tmp_path):
+    import emo
+
+    from . import images
+
+    def still(self, job, progress):
+        for done in range(1, job.n_frames + 1):
+            progress(done, job.n_frames)
+            yield job.portrait
+    monkeypatch.setattr(Good, "render", still)
+    song = min(emo.list_songs(), key=lambda s: s.duration).id
+    asked = emo.sing(images.astronaut(), song, engine="good", motion=1.0, size=256, out=tmp_path / "asked.mp4")
+    assert "The good engine moves the head by itself; the head-motion setting was not used." in asked.notices
+    left = emo.sing(images.astronaut(), song, engine="good", size=256, out=tmp_path / "left.mp4")
+    assert not any("head-motion" in notice for notice in left.notices)
