@@ -78,13 +78,14 @@ def generate(photo, song_id, own_audio, motion, seed, start=None, end=None, requ
     """
     language = serve.request_language(request)
     if not photo:
-        yield None, refusal(Message("app.need_photo"), language)
+        yield None, refusal(Message("app.need_photo").text(language))
         return
     yield from _shown(_sing(photo, song_id, own_audio, motion, seed, start, end), progress, language)
 
 
-def refusal(message: Message, language: str) -> str:
-    return f"⚠️ {translate(message, language)}"
+def refusal(sentence: str) -> str:
+    """The status that says why no video was made."""
+    return f"⚠️ {sentence}"
 
 
 def _shown(job: serve.Job, progress, language: str):
@@ -97,7 +98,7 @@ def _shown(job: serve.Job, progress, language: str):
         try:
             result = job.result()
         except UserError as err:
-            yield None, f"⚠️ {err.text(language)}"
+            yield None, refusal(err.text(language))
             return
     lines = [Message("app.done", seconds=result.seconds, engine=result.engine)]
     lines += [Message("app.note", text=notice) for notice in result.notices]
@@ -112,7 +113,7 @@ def faces_found(group_photo, request: gr.Request = None):
     try:
         stage = emo.group_stage(group_photo)
     except UserError as err:
-        return None, f"⚠️ {err.text(language)}"
+        return None, refusal(err.text(language))
     numbers = listed([singer.number for singer in stage.singers], language)
     lines = [Message("app.singers", count=len(stage.singers), numbers=numbers), *stage.notices]
     return emo.numbered_faces(stage), "\n\n".join(translate(line, language) for line in lines)
@@ -124,10 +125,10 @@ def generate_together(group_photo, photo1, photo2, photo3, photo4, song_id, own_
     language = serve.request_language(request)
     photos = [p for p in (photo1, photo2, photo3, photo4) if p]
     if group_photo and photos:
-        yield None, refusal(Message("app.group_and_photos"), language)
+        yield None, refusal(Message("app.group_and_photos").text(language))
         return
     if not group_photo and len(photos) < 2:
-        yield None, refusal(Message("app.no_photos"), language)
+        yield None, refusal(Message("app.no_photos").text(language))
         return
 
     def work(stop, report):
