@@ -29,7 +29,7 @@ class Whole:
     high: int
 
     def parse(self, env: str, text: str) -> int:
-        if not text.isdigit() or not self.low <= int(text) <= self.high:
+        if not (text.isascii() and text.isdigit()) or not self.low <= int(text) <= self.high:
             raise SettingError(f"{env}={text!r} is not a whole number from {self.low} to {self.high}. "
                                "Fix the Space's variables.")
         return int(text)
@@ -59,7 +59,7 @@ class Size:
         text = text.lower().replace(" ", "")
         number, unit = text.rstrip("kmgb"), text[len(text.rstrip("kmgb")):]
         units = {"b": 1, "": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3}
-        if not number.isdigit() or unit not in units or int(number) == 0:
+        if not (number.isascii() and number.isdigit()) or unit not in units or int(number) == 0:
             raise SettingError(f"{env}={text!r} is not a size such as 25mb. Fix the Space's variables.")
         return int(number) * units[unit]
 

@@ -36,6 +36,8 @@ def test_values_are_read_into_their_types():
 @pytest.mark.parametrize("env, says", [
     ({"EMO_CONCURRENCY": "abc"}, "EMO_CONCURRENCY='abc' is not a whole number from 1 to 64."),
     ({"EMO_QUEUE_SIZE": "0"}, "EMO_QUEUE_SIZE='0' is not a whole number from 1 to 10000."),
+    ({"EMO_CONCURRENCY": "²"}, "EMO_CONCURRENCY='²' is not a whole number from 1 to 64."),  # a digit int() refuses
+    ({"EMO_MAX_UPLOAD": "²mb"}, "EMO_MAX_UPLOAD='²mb' is not a size such as 25mb."),
     ({"EMO_MAX_UPLOAD": "huge"}, "EMO_MAX_UPLOAD='huge' is not a size such as 25mb."),
     ({"EMO_MAX_SECONDS": "-5"}, "EMO_MAX_SECONDS='-5' is not a number of seconds from 1 to 3600."),
     ({"EMO_OUTPUT_TTL_S": "soon"}, "EMO_OUTPUT_TTL_S='soon' is not a number of seconds"),
