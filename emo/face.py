@@ -26,7 +26,6 @@ from .messages import Message
 from .photo import load_photo
 
 # iBUG 300-W landmark groups (0-based), as produced by dlib and face-alignment.
-JAW = slice(0, 17)
 BROWS = slice(17, 27)
 BROW_L, BROW_R = slice(17, 22), slice(22, 27)  # over the image's left and right eye
 NOSE = slice(27, 36)

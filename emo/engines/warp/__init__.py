@@ -13,10 +13,10 @@ from typing import Iterator
 import cv2
 import numpy as np
 
-from ...face import EYE_L, EYE_R, Face
+from ...face import BROWS, CHIN, EYE_L, EYE_R, Face
 from .. import Cost, Progress, RenderJob
 from .eyes import EyeFields, Lid
-from .head import LOW, HeadLayer
+from .head import HeadLayer
 from .look import PhotoLook
 from .mouth import Mouth
 
@@ -44,15 +44,15 @@ class FaceRig:
 
     def __init__(self, portrait: np.ndarray, face: Face, others: tuple[np.ndarray, ...] = ()):
         self.image = portrait
-        self.size = size = portrait.shape[0]
-        lm = self.lm = face.landmarks.astype(np.float32)
-        self.iod = iod = face.inter_ocular
+        size = portrait.shape[0]
+        lm = face.landmarks.astype(np.float32)
+        iod = face.inter_ocular
         ys, xs = np.mgrid[0:size, 0:size].astype(np.float32)
         self.base = np.dstack([xs, ys])  # identity map, (H, W, 2)
         self.look = PhotoLook.of(portrait, face)
         # Expression lives in a region of interest around the brows, eyes, mouth and chin.
         x0, x1 = int(max(lm[:, 0].min() - 0.3 * iod, 0)), int(min(lm[:, 0].max() + 0.3 * iod, size))
-        y0, y1 = int(max(lm[17:27, 1].min() - 0.8 * iod, 0)), int(min(lm[8, 1] + 0.8 * iod, size))
+        y0, y1 = int(max(lm[BROWS, 1].min() - 0.8 * iod, 0)), int(min(lm[CHIN, 1] + 0.8 * iod, size))
         self.roi = (slice(y0, y1), slice(x0, x1))
         roi_ys, roi_xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
         self.mouth = Mouth(portrait, lm, iod, self.look, roi_xs, roi_ys)
@@ -100,7 +100,7 @@ class FaceRig:
         layer = cv2.remap(source, src[..., 0], src[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         out = self.image.copy()
         out[self.moving] = self.head.composite(layer, head, self.moving)
-        m.paint(out, c.open_px, c.widen, fwd, LOW)
+        m.paint(out, c.open_px, c.widen, fwd)
         return out
 
 

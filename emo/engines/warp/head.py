@@ -11,7 +11,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ...face import FACE_IN_FRAME
+from ...face import BROWS, CHIN, FACE_IN_FRAME, JAW_LEFT, JAW_RIGHT, NOSE_TIP
 from .shapes import smoothstep
 
 LOW = 4  # the motion field is computed at 1/LOW resolution and upsampled
@@ -26,8 +26,8 @@ class HeadLayer:
         size = self.size = image.shape[0]
         n = size // LOW
         ys, xs = (np.mgrid[0:n, 0:n].astype(np.float32) + 0.5) * LOW - 0.5
-        face_w = lm[16, 0] - lm[0, 0]
-        brow_y, chin_y = lm[17:27, 1].min(), lm[8, 1]
+        face_w = lm[JAW_RIGHT, 0] - lm[JAW_LEFT, 0]
+        brow_y, chin_y = lm[BROWS, 1].min(), lm[CHIN, 1]
         face_h = chin_y - brow_y
         cx, cy = lm[27:31, 0].mean(), (brow_y + chin_y) / 2
         r = np.hypot((xs - cx) / (0.7 * face_w), (ys - (cy - 0.2 * face_h)) / (0.95 * face_h))
@@ -37,13 +37,13 @@ class HeadLayer:
         elsewhere = cv2.dilate(elsewhere, np.ones((3, 3), np.uint8)).astype(bool)
         head = _cut_out(image, lm, r, n, elsewhere)
         weight = self._weight(head, r, xs, ys, chin_y, face_w, face_h)
-        self.pivot = np.array([cx, chin_y + 0.35 * face_h], np.float32)
+        pivot = np.array([cx, chin_y + 0.35 * face_h], np.float32)
         rf = np.hypot((xs - cx) / (0.55 * face_w), (ys - cy) / (0.7 * face_h))
-        nose = np.exp(-((xs - lm[30, 0]) ** 2 + (ys - lm[30, 1]) ** 2) / (2 * (0.22 * iod) ** 2))
+        nose = np.exp(-((xs - lm[NOSE_TIP, 0]) ** 2 + (ys - lm[NOSE_TIP, 1]) ** 2) / (2 * (0.22 * iod) ** 2))
         depth = (np.clip(1 - rf ** 2, 0, 1) + 0.35 * nose) * 0.5 * face_w
         # A close-up moves as much on screen as a framed face, not more: the camera is nearer, not the head livelier.
         closeness = min(1.0, FACE_IN_FRAME * size / max(face_w, 1.0))
-        self.terms = closeness * np.stack([weight * (xs - self.pivot[0]), weight * (ys - self.pivot[1]),
+        self.terms = closeness * np.stack([weight * (xs - pivot[0]), weight * (ys - pivot[1]),
                                            weight * depth])
         self.low_grid = np.dstack([xs, ys]) / LOW  # low-res pixel coordinates of each low-res sample
         # The layer: the head and the neck under it (the body below stays in the plate), with a soft edge.

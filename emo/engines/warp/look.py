@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ...face import EYE_L, EYE_R, Face
+from ...face import EYE_L, EYE_R, LIPS_INNER, LIPS_OUTER, Face
 
 GRAIN_SEED = 7  # the painted grain is a fixed texture: the same photo gets the same video
 TEETH_SHADE = 0.9  # teeth inside a mouth are this much darker than in the open
@@ -36,8 +36,8 @@ class PhotoLook:
         img = portrait.astype(np.float32)
         grey = cv2.cvtColor(portrait, cv2.COLOR_RGB2GRAY).astype(np.float32)
         iod = face.inter_ocular
-        lips = _pixels(img, _ring(portrait.shape, lm[48:60], lm[60:68]))
-        inner = _pixels(img, _polygon(portrait.shape, lm[60:68]))
+        lips = _pixels(img, _ring(portrait.shape, lm[LIPS_OUTER], lm[LIPS_INNER]))
+        inner = _pixels(img, _polygon(portrait.shape, lm[LIPS_INNER]))
         skin = _pixels(img, _box(portrait.shape, lm[31, 0], lm[35, 0], lm[29, 1], lm[33, 1]))  # the nose's sides
         skin = _median(skin, [200, 160, 140])
         lips_colour = _median(lips, skin * 0.8)

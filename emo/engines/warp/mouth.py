@@ -25,7 +25,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .head import BORDER
+from ...face import CHIN, LIPS_INNER
+from .head import BORDER, LOW
 from .look import PhotoLook, to_lab, to_rgb
 from .shapes import apart, curve, sample, smoothstep
 
@@ -114,8 +115,8 @@ class Mouth:
         jaw_half = (lm[12, 0] - lm[4, 0]) / 2
         chin = 1 - smoothstep(0.45 * jaw_half, 1.05 * jaw_half, np.abs(col - mx))
         # Under the chin the jaw's motion fades out, before the frame's bottom border at the latest (that stays).
-        fade_end = max(min(lm[8, 1] + 0.55 * iod, image.shape[0] * (1 - BORDER)), lm[8, 1] + 0.15 * iod)
-        below_chin = 1 - smoothstep(lm[8, 1], fade_end, ys)
+        fade_end = max(min(lm[CHIN, 1] + 0.55 * iod, image.shape[0] * (1 - BORDER)), lm[CHIN, 1] + 0.15 * iod)
+        below_chin = 1 - smoothstep(lm[CHIN, 1], fade_end, ys)
         lip_depth = max(lm[57, 1] - lm[66, 1], 0.05 * iod)
 
         # Opening, per pixel of gap: how far up (+) each pixel samples the photo. Under the parting the drop grows
@@ -159,8 +160,8 @@ class Mouth:
 
     # ----------------------------------------------------------------------------------------------- painting
 
-    def paint(self, out: np.ndarray, open_px: float, widen: float, fwd: np.ndarray, low: int) -> None:
-        """Fill the gap the lips opened beyond the photo's, following the head (`fwd`, low-res, 1/`low` scale)."""
+    def paint(self, out: np.ndarray, open_px: float, widen: float, fwd: np.ndarray) -> None:
+        """Fill the gap the lips opened beyond the photo's, following the head (`fwd`, low-res, 1/LOW scale)."""
         if open_px < 0.5:
             return
         mx, half, size = self.centre[0], self.half, out.shape[0]
@@ -174,7 +175,7 @@ class Mouth:
         poly = np.concatenate([top, bottom[::-1]])
         dx = poly[:, 0] - mx
         poly[:, 0] += widen * dx * 0.8 * lip_sides(dx, half)  # as widen_field moves the lips
-        poly += sample(fwd, poly / low)  # follow the head
+        poly += sample(fwd, poly / LOW)  # follow the head
         soft = self.look.softness
         pad = int(np.ceil(3 * soft)) + 2
         x0, y0 = np.floor(poly.min(0)).astype(int) - pad
@@ -220,7 +221,7 @@ class Mouth:
 def _inside_luma(grey: np.ndarray, lm: np.ndarray) -> float:
     """Median brightness between the inner lips (the photo's own mouth opening); large when there is none."""
     mask = np.zeros(grey.shape, np.uint8)
-    cv2.fillPoly(mask, [np.round(lm[60:68]).astype(np.int32)], 1)
+    cv2.fillPoly(mask, [np.round(lm[LIPS_INNER]).astype(np.int32)], 1)
     inside = grey[mask > 0]
     return float(np.median(inside)) if inside.size >= 10 else 255.0
 
