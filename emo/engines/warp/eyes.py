@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from ...face import BROW_L, BROW_R, EYE_L, EYE_R
-from .look import PhotoLook
+from .look import PhotoLook, luma
 from .shapes import arc, curve, lens, smoothstep
 
 GAZE_REACH = 0.09  # the widest look aside, as a share of the eye's width
@@ -99,8 +99,8 @@ class Lid:
         lit = _skin_over(image, opening, lash, width, box, darkest=LIT)
         line = [image[int(np.clip(round(t), 0, size - 1)), c] for t, c in zip(top[keep], range(x0c, x1c))]
         line = np.array(line, np.float32).reshape(-1, 3)
-        luma = line @ np.array([0.299, 0.587, 0.114], np.float32)
-        lashes = line[luma <= np.percentile(luma, 30)].mean(0) if len(line) else skin.mean((0, 1)) * 0.4
+        light = luma(line)
+        lashes = line[light <= np.percentile(light, 30)].mean(0) if len(line) else skin.mean((0, 1)) * 0.4
         # The paint fades out over the eye's width's last 15 % at each corner, where the lids meet anyway.
         fade = smoothstep(0.0, 0.15 * width, np.minimum(cols - eye[0, 0], eye[3, 0] - cols))
         texture = _under_eye_relief(grey, slice(y0, y1), slice(x0c, x1c), int(bottom.max() + 0.1 * width))
@@ -154,9 +154,9 @@ def _skin_over(image: np.ndarray, opening: np.ndarray, lash: float, width: int, 
     grow = 2 * int(np.ceil(lash)) + 1
     skin = cv2.erode(skin, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (grow, grow)))
     if skin.any():
-        luma = patch @ np.array([0.299, 0.587, 0.114], np.float32)
-        middle = np.median(luma[skin > 0])
-        skin[(luma < darkest * middle) | (luma > BRIGHTEST * middle)] = 0
+        light = luma(patch)
+        middle = np.median(light[skin > 0])
+        skin[(light < darkest * middle) | (light > BRIGHTEST * middle)] = 0
     sigma = max(2.0, 0.15 * width)
     weight = cv2.GaussianBlur(skin.astype(np.float32), (0, 0), sigma)[..., None]
     fallback = patch[skin > 0].mean(0) if skin.any() else patch.reshape(-1, 3).mean(0)

@@ -43,7 +43,7 @@ class PhotoLook:
         lips_colour = _median(lips, skin * 0.8)
         nostrils = _pixels(img, _box(portrait.shape, lm[31, 0], lm[35, 0], lm[33, 1] - 0.12 * iod, lm[33, 1] + 2))
         dark = _darkest(np.concatenate([nostrils, inner]) if len(inner) else nostrils, skin * 0.35)
-        light = inner[_luma(inner) > 0.8 * _luma(skin[None])[0]] if len(inner) else inner
+        light = inner[luma(inner) > 0.8 * luma(skin[None])[0]] if len(inner) else inner
         teeth_shown = len(inner) > 20 and len(light) > 0.3 * len(inner)
         if teeth_shown:
             teeth = np.percentile(light, 60, axis=0).astype(np.float32)
@@ -82,7 +82,7 @@ def to_rgb(lab) -> np.ndarray:
     return np.clip(cv2.cvtColor(lab.reshape(-1, 1, 3), cv2.COLOR_Lab2RGB).reshape(lab.shape), 0, 1) * 255
 
 
-def _luma(rgb: np.ndarray) -> np.ndarray:
+def luma(rgb: np.ndarray) -> np.ndarray:
     return rgb @ np.array([0.299, 0.587, 0.114], np.float32)
 
 
@@ -94,8 +94,8 @@ def _darkest(pixels: np.ndarray, fallback) -> np.ndarray:
     """The mean colour of the darkest tenth of `pixels`."""
     if len(pixels) < 10:
         return np.asarray(fallback, np.float32)
-    luma = _luma(pixels)
-    return pixels[luma <= np.percentile(luma, 10)].mean(0).astype(np.float32)
+    bright = luma(pixels)
+    return pixels[bright <= np.percentile(bright, 10)].mean(0).astype(np.float32)
 
 
 def _pixels(img: np.ndarray, mask: np.ndarray) -> np.ndarray:
