@@ -96,6 +96,12 @@ class Face:
         return self.landmarks[EYE_L].mean(0), self.landmarks[EYE_R].mean(0)
 
     @property
+    def anchor(self) -> tuple[float, float]:
+        """Where framing places a face: across, midway between the jaw's ends; down, the eyes' line."""
+        center_x = float(self.landmarks[JAW_LEFT, 0] + self.landmarks[JAW_RIGHT, 0]) / 2
+        return center_x, float(np.mean([c[1] for c in self.eye_centers]))
+
+    @property
     def inter_ocular(self) -> float:
         left, right = self.eye_centers
         return float(np.linalg.norm(right - left))
@@ -360,10 +366,8 @@ def crop_portrait(rgb: np.ndarray, face: Face, size: int = 512) -> tuple[np.ndar
 def _frame(face: Face, shape: tuple[int, ...]) -> tuple[int, int, int]:
     """Left, top and side (photo pixels, may reach outside it) of the square to cut."""
     height, width = shape[:2]
-    points = face.landmarks
-    center_x = float(points[JAW_LEFT, 0] + points[JAW_RIGHT, 0]) / 2
-    eyes_y = float(np.mean([c[1] for c in face.eye_centers]))
-    x0, y0, x1, y1 = core_extent(points)
+    center_x, eyes_y = face.anchor
+    x0, y0, x1, y1 = core_extent(face.landmarks)
     side = max(round(max(min(face.width / FACE_IN_FRAME, width, height), x1 - x0, y1 - y0)), 1)
     # Where the face would ideally sit, slid as little as needed to stay in the photo and to keep the core.
     left = _place(center_x - side / 2, side, width, x0, x1)

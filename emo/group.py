@@ -14,8 +14,8 @@ import cv2
 import numpy as np
 
 from .errors import FaceError, UserError
-from .face import (FACE_IN_FRAME, JAW_LEFT, JAW_RIGHT, Box, Face, check_face,
-                   check_photo, core_extent, crop_portrait, find_faces)
+from .face import (EYES_FROM_TOP, FACE_IN_FRAME, Box, Face, check_face, check_photo, core_extent, crop_portrait,
+                   find_faces)
 from .messages import Message
 from .photo import load_photo
 
@@ -156,10 +156,9 @@ def _square(face: Face, shape: tuple[int, ...]) -> tuple[int, int, int]:
     height, width = shape[:2]
     x0, y0, x1, y1 = core_extent(face.landmarks)
     side = int(min(max(face.width / FACE_IN_FRAME, x1 - x0, y1 - y0), width, height))
-    cx = float(face.landmarks[[JAW_LEFT, JAW_RIGHT], 0].mean())
-    eyes = float(np.mean([c[1] for c in face.eye_centers]))
-    left = int(np.clip(round(cx - side / 2), 0, width - side))
-    top = int(np.clip(round(eyes - 0.4 * side), 0, height - side))
+    center_x, eyes_y = face.anchor
+    left = int(np.clip(round(center_x - side / 2), 0, width - side))
+    top = int(np.clip(round(eyes_y - EYES_FROM_TOP * side), 0, height - side))
     return top, left, side
 
 
