@@ -55,6 +55,7 @@ class FaceRig:
         y0, y1 = int(max(lm[BROWS, 1].min() - 0.8 * iod, 0)), int(min(lm[CHIN, 1] + 0.8 * iod, size))
         self.roi = (slice(y0, y1), slice(x0, x1))
         roi_ys, roi_xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+        self.roi_x, self.roi_y = roi_xs, roi_ys
         self.mouth = Mouth(portrait, lm, iod, self.look, roi_xs, roi_ys)
         self.eyes = EyeFields.build(lm, iod, roi_xs, roi_ys)
         grey = cv2.cvtColor(portrait, cv2.COLOR_RGB2GRAY)
@@ -73,21 +74,24 @@ class FaceRig:
     def frame(self, c: Controls) -> np.ndarray:
         # Expression map: source coordinates for each pixel before the head moves.
         roi, m = self.roi, self.mouth
-        local_x = self.base[roi + (0,)] + c.widen * m.widen_field + c.gaze * self.eyes.gaze
-        local_y = self.base[roi + (1,)] - c.open_px * m.open_field + c.brow * self.eyes.brows
+        local_x = cv2.scaleAdd(m.widen_field, c.widen, self.roi_x)  # a * field + coordinates, in one pass
+        local_y = cv2.scaleAdd(m.open_field, -c.open_px, self.roi_y)
+        if c.gaze:
+            cv2.scaleAdd(self.eyes.gaze, c.gaze, local_x, dst=local_x)
+        if c.brow:
+            cv2.scaleAdd(self.eyes.brows, c.brow, local_y, dst=local_y)
         if c.close_px > 0:
-            local_y = local_y + c.close_px * m.close_field
-        self.local[roi + (0,)], self.local[roi + (1,)] = local_x, local_y
-        source = self.image
+            cv2.scaleAdd(m.close_field, c.close_px, local_y, dst=local_y)
+        self.local[roi] = cv2.merge([local_x, local_y])
+        source = self.head.layer
         if c.blink > 0.02:  # lids are painted into the photo, so they move with everything else
-            source = self.image.copy()
+            source = source.copy()
             for lid in self.lids:
-                lid.paint(source, c.blink, self.look)
+                lid.paint(source[..., :3], c.blink, self.look)
         # Head map, and the expression composed with it only where it can land in the expression's region
         # (elsewhere the expression map is the identity): the source of each moving pixel.
         fwd = self.head.forward(c.yaw, c.pitch, c.roll)
-        back = self.head.backward(fwd)
-        head = self.base[self.moving] - back[self.moving]
+        head = self.head.source_map(fwd)[self.moving]
         reach = int(np.ceil(np.abs(fwd).max())) + 2
         (ry, rx), (my, mx) = roi, self.moving
         rows = slice(max(ry.start - reach - my.start, 0), max(min(ry.stop + reach, my.stop) - my.start, 0))
@@ -95,11 +99,11 @@ class FaceRig:
         src = head.copy()
         if rows.stop > rows.start and cols.stop > cols.start:
             near = head[rows, cols]
-            src[rows, cols] = cv2.remap(self.local, near[..., 0], near[..., 1], cv2.INTER_LINEAR,
-                                        borderMode=cv2.BORDER_REPLICATE)
-        layer = cv2.remap(source, src[..., 0], src[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            src[rows, cols] = cv2.remap(self.local, near, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        # (x, y) maps go to remap as one two-channel array: split, each would be copied first.
+        layer = cv2.remap(source, src, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         out = self.image.copy()
-        out[self.moving] = self.head.composite(layer, head, self.moving)
+        out[self.moving] = self.head.composite(layer, self.moving)
         m.paint(out, c.open_px, c.widen, fwd)
         return out
 
@@ -118,6 +122,9 @@ class WarpEngine:
 
     @classmethod
     def load(cls) -> "WarpEngine":
+        # The encoder works alongside on the other cores: OpenCV's own threads would only fight it for them
+        # (one thread: the same wall time, a third less CPU; benchmarks/speed.py).
+        cv2.setNumThreads(1)
         return cls()
 
     def render(self, job: RenderJob, progress: Progress) -> Iterator[np.ndarray]:
