@@ -6,6 +6,7 @@ the caller fails, or when the job is stopped (`stop` set): no child outlives the
 from __future__ import annotations
 
 import os
+import queue
 import signal
 import subprocess
 import threading
@@ -74,7 +75,12 @@ def run(args: list[str], timeout: float, stop: threading.Event | None = None) ->
 
 class Writer:
     """ffmpeg reading from a pipe (the video encoder), watched: killed if it takes no input for `stall_s` seconds,
-    or if it does not finish within `finish_s` seconds once the input ends."""
+    or if it does not finish within `finish_s` seconds once the input ends.
+
+    Writes are handed to a thread through a short queue, so the caller renders the next frames while ffmpeg is
+    still taking the last ones (a pipe holds only 64 KiB; a frame is much more)."""
+
+    QUEUE = 4  # frames in flight
 
     def __init__(self, args: list[str], stall_s: float, finish_s: float):
         self.proc = start(args, stdin=True)
@@ -82,7 +88,11 @@ class Writer:
         self._stall_s = stall_s
         self._last = time.monotonic()
         self._done = threading.Event()
+        self._queue: queue.Queue = queue.Queue(self.QUEUE)
+        self._failed: BaseException | None = None
         threading.Thread(target=self._watch, daemon=True, name="ffmpeg-watchdog").start()
+        self._feeder = threading.Thread(target=self._feed, daemon=True, name="ffmpeg-feeder")
+        self._feeder.start()
 
     def _watch(self) -> None:
         while not self._done.wait(1.0):
@@ -90,12 +100,26 @@ class Writer:
                 kill(self.proc)
                 return
 
+    def _feed(self) -> None:
+        while (data := self._queue.get()) is not None:
+            if self._failed is None:
+                try:
+                    self.proc.stdin.write(data)
+                except (BrokenPipeError, ValueError, OSError) as err:  # ffmpeg ended or was killed
+                    self._failed = err
+
     def write(self, data) -> None:
+        """Queue a copy of `data` (the caller may reuse its buffer) for ffmpeg; BrokenPipeError once ffmpeg has
+        stopped taking input."""
+        if self._failed is not None:
+            raise BrokenPipeError(str(self._failed))
         self._last = time.monotonic()
-        self.proc.stdin.write(data)
+        self._queue.put(bytes(data))
 
     def finish(self) -> None:
         """Close the input and wait for ffmpeg to end; FfmpegError if it fails or takes too long."""
+        self._queue.put(None)
+        self._feeder.join()
         self._done.set()
         try:
             _, err = self.proc.communicate(timeout=self.finish_s)  # closes the input first
@@ -106,4 +130,11 @@ class Writer:
 
     def close(self) -> None:
         self._done.set()
-        kill(self.proc)
+        kill(self.proc)  # a feeder blocked on the pipe fails now, and ends on the None behind what is queued
+        while self._feeder.is_alive():
+            try:
+                self._queue.put(None, timeout=0.1)
+            except queue.Full:
+                continue
+            break
+        self._feeder.join()
