@@ -110,13 +110,11 @@ def _separator(name: str) -> Callable[[np.ndarray, int], np.ndarray]:
 
 
 def resample(x: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
-    """A mono signal from one sample rate to another (polyphase filtering), float32."""
-    from math import gcd
+    """A mono signal from one sample rate to another, float32: libsoxr's high quality, as librosa resamples (it
+    imports in 0.1 s where scipy.signal takes 0.8 s, a third of the separation's fixed cost on a short clip)."""
+    import soxr
 
-    from scipy.signal import resample_poly
-
-    g = gcd(rate_in, rate_out)
-    return resample_poly(x, rate_out // g, rate_in // g).astype(np.float32)
+    return soxr.resample(np.asarray(x, np.float32), rate_in, rate_out, quality="HQ").astype(np.float32, copy=False)
 
 
 def _fade(length: int, overlap: int):
@@ -183,11 +181,23 @@ def _spleeter_unet():
                 skips.append(h)
                 h = F.leaky_relu(block["norm"](h), 0.2)
             h = skips.pop()
+            ups = self.subpixel()
             for i, block in enumerate(self.decoder):
                 if i:
                     h = torch.cat([skips.pop(), h], 1)
-                h = block["norm"](F.relu(block["conv"](h)[:, :, 1:-2, 1:-2]))
+                weight, bias = ups[i]
+                h = block["norm"](F.relu(F.pixel_shuffle(F.conv2d(h, weight, bias, padding=1), 2)))
             return torch.sigmoid(self.head(h)) * x
+
+        def subpixel(self) -> list:
+            """Each transposed convolution (stride 2, 5x5, cropped by 1 and 2 as TensorFlow's "same") as one 3x3
+            convolution giving the four output phases, shuffled into place: the same sums, but a plain
+            convolution runs through oneDNN on a CPU, 3x faster than PyTorch's transposed one."""
+            key = [block["conv"].weight._version for block in self.decoder]
+            if getattr(self, "_subpixel_key", None) != key:
+                self._subpixel = [_subpixel(block["conv"].weight, block["conv"].bias) for block in self.decoder]
+                self._subpixel_key = key
+            return self._subpixel
 
         def load_spleeter_checkpoint(self, path: Path) -> "SpleeterUNet":
             """Load one of Spleeter's checkpoints, every key and shape checked."""
@@ -211,6 +221,24 @@ def _spleeter_unet():
             return self.eval()
 
     return SpleeterUNet
+
+
+def _subpixel(weight, bias):
+    """(weight, bias) of the 3x3 convolution equal to a stride-2 5x5 transposed one cropped by 1 at the start: output
+    row 2m takes input rows m-1, m through taps 3, 1, row 2m+1 takes rows m-1, m, m+1 through taps 4, 2, 0 (and so
+    for columns); channels ordered for pixel_shuffle."""
+    import torch
+
+    taps = ((3, 1, None), (4, 2, 0))  # per output phase, the tap that meets input offset -1, 0, +1
+    ins, outs = weight.shape[:2]
+    kernel = weight.new_zeros(outs, 2, 2, ins, 3, 3)
+    for py in (0, 1):
+        for px in (0, 1):
+            for a, ky in enumerate(taps[py]):
+                for b, kx in enumerate(taps[px]):
+                    if ky is not None and kx is not None:
+                        kernel[:, py, px, :, a, b] = weight[:, :, ky, kx].T
+    return kernel.reshape(outs * 4, ins, 3, 3).detach(), bias.detach().repeat_interleave(4)
 
 
 def read_spleeter_checkpoint(path: Path) -> dict[str, np.ndarray]:
