@@ -25,6 +25,7 @@ from .separate import separate_voice, separator_name
 from .video import write_video
 
 log = logging.getLogger(__name__)
+PROGRESS_EVERY_S = 0.1  # frame progress is passed on at most this often
 Progress = Callable[[float, str], None]  # (overall fraction 0..1, what is happening)
 SIZES = (256, 384, 512, 640, 768)
 MAX_SEED = 2**31 - 1
@@ -199,13 +200,7 @@ def sing(photo, song: str | Path, *, engine: str = "auto", motion: float = 0.5, 
         notices.append(Message("engine.ignores_motion", engine=engine.name))
     job = RenderJob(portrait=portrait, face=face, audio=features, motion=plan, seed=options.seed)
 
-    began = time.monotonic()
-
-    def on_frame(done: int, total: int) -> None:
-        if stop is not None and stop.is_set():
-            raise Cancelled()
-        report(0.1 + 0.88 * done / total, frame_progress(began, done, total))
-
+    on_frame = frame_reporter(report, stop)
     out = Path(out) if out else outputs.new_output_path()
     out.parent.mkdir(parents=True, exist_ok=True)
     frames = provenance.stamp(_checked(engine.render(job, on_frame), job))
@@ -215,9 +210,26 @@ def sing(photo, song: str | Path, *, engine: str = "auto", motion: float = 0.5, 
     return SingResult(out, engine.name, features.duration, features.n_frames, tuple(notices))
 
 
-def frame_progress(began: float, done: int, total: int) -> Message:
+def frame_reporter(report: Progress, stop: threading.Event | None) -> Callable[[int, int], None]:
+    """`on_frame(done, total)` for a render: raises Cancelled once `stop` is set, and passes "Animating frame 10/250,
+    about 40 s left" on to `report` at most every PROGRESS_EVERY_S (and always for the last frame): a message per
+    frame cost more than no one could read."""
+    began = time.monotonic()
+    shown = began - PROGRESS_EVERY_S
+
+    def on_frame(done: int, total: int) -> None:
+        nonlocal shown
+        if stop is not None and stop.is_set():
+            raise Cancelled()
+        now = time.monotonic()
+        if now - shown >= PROGRESS_EVERY_S or done == total:
+            shown = now
+            report(0.1 + 0.88 * done / total, frame_progress(now - began, done, total))
+    return on_frame
+
+
+def frame_progress(elapsed: float, done: int, total: int) -> Message:
     """"Animating frame 10/250, about 40 s left": the time left from the pace so far, once it is worth quoting."""
-    elapsed = time.monotonic() - began
     if done < 10 or elapsed < 0.3:
         return Message("progress.frame", done=done, total=total)
     left = elapsed * (total - done) / done

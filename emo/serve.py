@@ -13,9 +13,7 @@ from __future__ import annotations
 import ctypes
 import logging
 import os
-import queue
 import threading
-import time
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
@@ -34,8 +32,7 @@ NOT_UPLOADED = Message("serve.not_uploaded")
 MAX_FILES = 8  # uploads one request may name in one field (own voices: one clip per face, at most 6 faces)
 SORRY = Message("serve.sorry")
 MAX_PAGES = 10_000  # pages whose language is remembered (by Gradio session); the oldest are forgotten first
-POLL_S = 0.25  # how often a running job checks that its user is still there (and sends them its progress)
-PACE_S = 0.25  # at most one progress update this often
+POLL_S = 0.25  # how often a running job checks that its user is still there and sends its latest progress
 
 
 # ----------------------------------------------------------------------------------------------- request bodies
@@ -271,21 +268,21 @@ def _paths_in(value) -> Iterator[str]:
 
 # ------------------------------------------------------------------------------------------------------- jobs
 
-_DONE = object()
-
-
 class Job:
     """`work(stop, report)` in a worker thread, watched from the event handler.
 
-    Iterating the job yields its progress as (fraction, message), or None every POLL_S while nothing new came, so
-    that a generator handler hands control back to Gradio often: Gradio closes a generator whose user left, which
-    ends the `with` block early and sets `stop`; the work then ends between two frames and removes its files.
+    Iterating the job yields, every POLL_S, its latest progress as (fraction, message), or None when nothing new
+    came, so that a generator handler hands control back to Gradio often: Gradio closes a generator whose user left,
+    which ends the `with` block early and sets `stop`; the work then ends between two frames and removes its files.
+    The work's reports only replace the latest one (no queue, no thread woken per frame), and no one reads progress
+    faster: sent per frame, updates took the event loop's time from the work (a 3-minute song took 1.8x as long).
     """
 
     def __init__(self, work: Callable[[threading.Event, Callable[[float, str], None]], Any]):
         self.stop = threading.Event()
         self._work = work
-        self._updates: queue.Queue = queue.Queue()
+        self._latest: tuple[float, str] | None = None
+        self._finished = threading.Event()
         self._result = self._error = None
         self._thread = threading.Thread(target=self._run, daemon=True, name="emo-job")
 
@@ -298,40 +295,32 @@ class Job:
             self.stop.set()
             log.info("job stopped: its user left")
 
+    def _report(self, fraction: float, message: str) -> None:
+        self._latest = (fraction, message)
+
     def _run(self) -> None:
         try:
-            self._result = self._work(self.stop, lambda fraction, message: self._updates.put((fraction, message)))
+            self._result = self._work(self.stop, self._report)
         except Cancelled:
             pass
         except BaseException as err:  # handed to the handler's thread, which reports it
             self._error = err
         finally:
             _give_back_memory()
-            self._updates.put(_DONE)
+            self._finished.set()
 
     def __iter__(self) -> Iterator[tuple[float, str] | None]:
-        shown = -PACE_S
+        sent = None
         while True:
-            try:
-                update = self._updates.get(timeout=POLL_S)
-            except queue.Empty:
+            finished = self._finished.wait(POLL_S)
+            latest = self._latest
+            if latest is not sent:
+                yield latest
+                sent = latest
+            elif not finished:
                 yield None
-                continue
-            if update is _DONE:
+            if finished:
                 return
-            # At most one update every PACE_S, the latest: each one sent costs the server's event loop time that
-            # the work needs (one per frame made a 3-minute song 1.8x slower), and no one reads faster.
-            while (wait := shown + PACE_S - time.monotonic()) > 0 or not self._updates.empty():
-                try:
-                    newer = self._updates.get(timeout=max(wait, 0))
-                except queue.Empty:
-                    break
-                if newer is _DONE:
-                    yield update
-                    return
-                update = newer
-            yield update
-            shown = time.monotonic()
 
     def result(self):
         """The work's return value, or its exception raised here."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import tempfile
 import threading
-import time
 import wave
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from . import motion as motion_mod
 from .engines import RenderJob, load_engine
 from .errors import Cancelled, UserError
 from .messages import Message
-from .pipeline import (Progress, SingOptions, SingResult, SongInput, frame_progress, load_song, prepare_audio, quoted,
+from .pipeline import (Progress, SingOptions, SingResult, SongInput, frame_reporter, load_song, prepare_audio, quoted,
                        resolve_song, silent)
 from .separate import resample
 from .video import write_video
@@ -83,12 +82,12 @@ def sing_together(photos: list, song: str | Path | None = None, *, arrangement: 
 def _composed(stage: group.Stage, engine, jobs: list[RenderJob], report, stop: threading.Event | None):
     """The stage, frame by frame, with every face's frame laid in."""
     streams = [engine.render(job, lambda done, total: None) for job in jobs]
-    total, began = jobs[0].n_frames, time.monotonic()
+    total, on_frame = jobs[0].n_frames, frame_reporter(report, stop)
     for done in range(1, total + 1):
         if stop is not None and stop.is_set():
             raise Cancelled()
         yield stage.compose([next(stream) for stream in streams])
-        report(0.1 + 0.88 * done / total, frame_progress(began, done, total))
+        on_frame(done, total)
 
 
 def _audio(arrangement: str, song, voices, singers: int, options: SingOptions, round_beats: int,
