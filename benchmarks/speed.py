@@ -5,8 +5,9 @@
 
 Two ways a video is made, each clip --runs times:
 - **served**: `python app.py` started once (its page up, one video made to warm it, as a Space is), then each
-  video over plain HTTP as the page asks for it: the own audio uploaded, the job posted, its event stream read to
-  the finished video. What a visitor waits for once they press the button.
+  video over plain HTTP as the page asks for it: the own audio uploaded (when chosen, as the page does), then
+  the clock runs from posting the job to its event stream bringing the finished video: what a visitor waits for
+  once they press the button.
 - **cli**: `python -m emo sing` in a fresh process each time: imports, face models and the separator loaded, then
   the same work. What a command-line user waits for.
 In the same run ffmpeg alone encodes the very frames each video holds (decoded back to raw RGB beforehand, same
@@ -115,9 +116,10 @@ class Served:
         self.photo = self.app.upload("photo.jpg", Path(photo).read_bytes())
 
     def sing(self, song: str, own_audio: Path | None, seconds: float) -> tuple[float, Path]:
-        """(seconds from pressing the button to the finished video, the video)"""
-        begin = time.perf_counter()
+        """(seconds from pressing the button to the finished video, the video). The page uploads a file as soon as
+        it is chosen, so the own audio is uploaded before the clock starts."""
         audio = file_data(self.app.upload(own_audio.name, own_audio.read_bytes())) if own_audio else None
+        begin = time.perf_counter()
         event, payload = self.app.call([file_data(self.photo), song, audio, 0.5, 0, "", f"{seconds:.3f}"],
                                        timeout=600)
         elapsed = time.perf_counter() - begin
