@@ -272,9 +272,11 @@ class _Spleeter:
         spec = torch.stft(x, SPLEETER_FFT, SPLEETER_HOP, window=self.window, return_complex=True,
                           pad_mode="constant")  # mono: the model's two channels see the same spectrum
         mag = spec[:SPLEETER_BINS].abs().T  # (frames, bins)
-        frames, step = mag.shape[0], int(SPLEETER_FRAMES * (1 - SPLEETER_OVERLAP))
+        frames = mag.shape[0]
         # Segments overlap and their masks cross-fade: each is judged with context on both sides, so no seam shows
-        # every 11.9 s and the result hardly depends on where a chunk starts.
+        # every 11.9 s and the result hardly depends on where a chunk starts. A clip that fits in one segment is its
+        # own context: one segment, half the work of a short clip.
+        step = SPLEETER_FRAMES if frames <= SPLEETER_FRAMES else int(SPLEETER_FRAMES * (1 - SPLEETER_OVERLAP))
         edge = SPLEETER_FRAMES - step
         padded = F.pad(mag, (0, 0, edge, edge + (-(frames + edge)) % step))
         fade = _fade(SPLEETER_FRAMES, edge)[:, None]  # its shifted copies add up to 1
