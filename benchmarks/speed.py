@@ -67,13 +67,14 @@ def sing(args: list[str], command: str = "sing") -> tuple[float, float]:
 
 def ffmpeg_alone(video: Path, audio: Path, workdir: Path, start: float, seconds: float,
                  shape: tuple[int, int] = (SIZE, SIZE)) -> float:
-    """Seconds ffmpeg takes to encode the frames of `video` (read from a raw file, `shape` (height, width)) with the
-    sing encoder's settings."""
+    """Seconds ffmpeg takes to encode the frames of `video` (read from a raw RGB file, `shape` (height, width)) with
+    the sing encoder's settings."""
     raw = workdir / "frames.rgb"
     subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-i", str(video), "-f", "rawvideo", "-pix_fmt", "rgb24",
                     str(raw)], check=True)
-    first = __import__("numpy").zeros((*shape, 3), "uint8")
-    args = _encoder_args(workdir / "alone.mp4", first, FPS, seconds, audio, {}, start=start)
+    # From RGB, as frames come from any renderer: ffmpeg converts them to the encoder's YUV itself (the app does
+    # that conversion with OpenCV before the pipe, and its time counts in the app's).
+    args = _encoder_args(workdir / "alone.mp4", shape, FPS, seconds, audio, {}, start=start, pixels="rgb24")
     args[args.index("pipe:0")] = f"file:{raw}"
     begin = time.perf_counter()
     subprocess.run([ffmpeg_exe(), *args], check=True)
