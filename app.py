@@ -294,6 +294,7 @@ def _arrangements(language: str) -> list[tuple[str, str]]:
 
 demo = build()
 demo.queue(max_size=SETTINGS.queue_size)
+serve.calm_queue(demo)
 
 if __name__ == "__main__":
     from emo.face import preload

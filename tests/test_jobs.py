@@ -1,7 +1,10 @@
-"""serve.Job, the served app's worker: progress is passed on at a steady pace, the latest first, and the end at once."""
+"""The served app's jobs: progress passed on at a steady pace, the latest first, the end at once; a calm queue."""
 from __future__ import annotations
 
+import inspect
 import time
+
+import gradio.queueing
 
 from emo import serve
 
@@ -36,3 +39,10 @@ def test_the_end_is_not_held_back_by_the_pace():
         waited = time.monotonic() - began
     assert updates[-1] == (1.0, "frame 3/3")
     assert waited < serve.POLL_S / 2, waited
+
+
+def test_gradio_s_queue_looks_for_events_calmly(app):
+    """Gradio's queue polls every 1 ms by default, taking the interpreter from running jobs; the app slows it, and
+    this fails if a Gradio upgrade polls some other way (the setting would then do nothing)."""
+    assert app.demo._queue.sleep_when_free == serve.QUEUE_POLL_S
+    assert "self.sleep_when_free" in inspect.getsource(gradio.queueing.Queue.start_processing)
