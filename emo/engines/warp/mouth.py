@@ -109,8 +109,9 @@ class Mouth:
         seam = (upper + lower) / 2
         if parted and not self.rests_closed:
             seam = np.maximum(seam, _teeth_edge(grey, col, upper, lower, mx, half, iod))
-        self.seam, self.seam_x = seam, col
         self.centre = np.array([mx, np.interp(mx, col, seam)])
+        outline_x = np.linspace(mx - half, mx + half, 24, dtype=np.float32)  # where the opening's outline is drawn
+        self.outline = (outline_x, np.interp(outline_x, col, seam), apart(outline_x, mx, half))
         shape = apart(col, mx, half)
         jaw_half = (lm[12, 0] - lm[4, 0]) / 2
         chin = 1 - smoothstep(0.45 * jaw_half, 1.05 * jaw_half, np.abs(col - mx))
@@ -165,11 +166,10 @@ class Mouth:
         if open_px < 0.5:
             return
         mx, half, size = self.centre[0], self.half, out.shape[0]
-        xs = np.linspace(mx - half, mx + half, 24, dtype=np.float32)
-        seam = np.interp(xs, self.seam_x, self.seam)
-        gap = open_px * apart(xs, mx, half)
+        xs, seam, parted = self.outline
+        gap = open_px * parted
         # The parting's dark line, stretched apart, would outline the opening: the inside covers it.
-        cover = min(SEAM * self.iod, 0.25 * open_px) * apart(xs, mx, half) ** 0.5
+        cover = min(SEAM * self.iod, 0.25 * open_px) * parted ** 0.5
         top = np.stack([xs, seam - self.lip_lift * gap - cover], 1)
         bottom = np.stack([xs, seam + (1 - self.lip_lift) * gap + cover], 1)
         poly = np.concatenate([top, bottom[::-1]])
@@ -187,11 +187,12 @@ class Mouth:
         mask = np.zeros((y1 - y0, x1 - x0), np.float32)
         cv2.fillPoly(mask, [((poly - (x0, y0)) * (1 << shift)).astype(np.int32)], 1.0, cv2.LINE_AA, shift)
         mask = cv2.GaussianBlur(mask, (0, 0), soft)[..., None]
-        gy, gx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+        gx, gy = np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32)[:, None]
         n = len(xs)
-        top_y, bottom_y = curve(gx[0], poly[:n]), curve(gx[0], poly[n:])
+        top_y, bottom_y = curve(gx, poly[:n]), curve(gx, poly[n:])
         width = half * (1 + widen)
-        inside = self._interior(gx - poly[:, 0].mean(), gy - top_y, np.maximum(bottom_y - top_y, 1e-3), width)
+        dx = np.broadcast_to(gx - poly[:, 0].mean(), (y1 - y0, x1 - x0))
+        inside = self._interior(dx, gy - top_y, np.maximum(bottom_y - top_y, 1e-3), width)
         inside = cv2.GaussianBlur(self.look.paint(inside, (slice(y0, y1), slice(x0, x1))), (0, 0), soft * 0.7)
         alpha = mask * min(open_px / 2.0, 1.0)
         patch = out[y0:y1, x0:x1].astype(np.float32)
