@@ -190,8 +190,9 @@ def analyse(vocals: np.ndarray, mix: np.ndarray, fps: int = 25, sample_rate: int
     Spectra are taken BLOCK frames at a time, so a five-minute song needs no more memory than a short clip."""
     if len(mix) < MIN_SECONDS * sample_rate:
         raise AudioError(Message("audio.too_short", seconds=len(mix) / sample_rate, least=MIN_SECONDS))
-    vocals = np.pad(vocals, (0, max(0, len(mix) - len(vocals))))[: len(mix)]
-    if np.sqrt(np.mean(mix.astype(np.float64) ** 2)) < 1e-4:
+    if len(vocals) != len(mix):
+        vocals = np.pad(vocals, (0, max(0, len(mix) - len(vocals))))[: len(mix)]
+    if np.linalg.norm(mix) / np.sqrt(len(mix)) < 1e-4:  # RMS, with no float64 copy of a whole song
         raise AudioError(Message("audio.silent"))
     n_frames = max(1, round(len(mix) * fps / sample_rate))
     hop = sample_rate // fps

@@ -80,7 +80,8 @@ def separate_voice(mix: np.ndarray, sample_rate: int = SAMPLE_RATE, progress: Pr
         voice[start:start + chunk] = part[start - lo:start - lo + min(chunk, len(mix) - start)]
         if progress is not None:
             progress(min(1.0, (start + chunk) / len(mix)))
-    return voice * _gate(voice, mix, sample_rate)
+    voice *= _gate(voice, mix, sample_rate)
+    return voice
 
 
 def _gate(voice: np.ndarray, mix: np.ndarray, sample_rate: int) -> np.ndarray:
@@ -91,13 +92,16 @@ def _gate(voice: np.ndarray, mix: np.ndarray, sample_rate: int) -> np.ndarray:
     n = len(mix) // frame
     if n == 0:
         return np.ones_like(mix)
-    energy = lambda x: (x[: n * frame].astype(np.float64) ** 2).reshape(n, frame).sum(1)  # noqa: E731
+    energy = lambda x: np.einsum("ij,ij->i", x[: n * frame].reshape(n, frame), x[: n * frame].reshape(n, frame),
+                                 dtype=np.float64)  # noqa: E731  (per frame; no float64 copy of a whole song)
     share = np.log10(energy(voice) / (energy(mix) + 1e-12) + 1e-12)
     low, high = np.log10(GATE_SHARE)
     hold = max(1, int(round(GATE_HOLD_S / GATE_FRAME_S)))
     open_ = uniform_filter1d(maximum_filter1d(np.clip((share - low) / (high - low), 0, 1), 2 * hold + 1), 3)
-    gain = np.repeat(open_, frame)
-    return np.pad(gain, (0, len(mix) - len(gain)), mode="edge").astype(np.float32)
+    gain = np.empty(len(mix), np.float32)
+    gain[: n * frame] = np.repeat(open_.astype(np.float32), frame)
+    gain[n * frame:] = open_[-1]
+    return gain
 
 
 @lru_cache(maxsize=None)
@@ -227,8 +231,6 @@ def _subpixel(weight, bias):
     """(weight, bias) of the 3x3 convolution equal to a stride-2 5x5 transposed one cropped by 1 at the start: output
     row 2m takes input rows m-1, m through taps 3, 1, row 2m+1 takes rows m-1, m, m+1 through taps 4, 2, 0 (and so
     for columns); channels ordered for pixel_shuffle."""
-    import torch
-
     taps = ((3, 1, None), (4, 2, 0))  # per output phase, the tap that meets input offset -1, 0, +1
     ins, outs = weight.shape[:2]
     kernel = weight.new_zeros(outs, 2, 2, ins, 3, 3)
