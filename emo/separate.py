@@ -33,7 +33,7 @@ from .messages import Message
 
 SAMPLE_RATE = 16_000
 SEPARATORS = ("auto", "spleeter", "demucs")  # the separator setting's options
-CHUNK_S, MARGIN_S = 30.0, 1.0  # separated a chunk at a time, each with this much context either side
+CHUNK_S, MARGIN_S = 20.0, 2.0  # separated a chunk at a time, each with this much context either side
 
 # The voice-activity gate, on 40 ms frames: shut where the voice estimate holds under GATE_SHARE[0] of the mix's
 # energy, open above GATE_SHARE[1], eased between (on a log scale). On real recordings the leak of a band into

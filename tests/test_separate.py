@@ -127,12 +127,13 @@ def test_chunks_join_without_a_seam(monkeypatch):
     """A long song is separated CHUNK_S at a time (memory stays flat): the mouth is nearly the one from one piece.
 
     Spleeter's U-Net sees ~7 s around each frame, so a chunk's context changes its output a little anywhere."""
-    song = np.concatenate([audio.load_audio(s.mix) for s in list_songs()[:4]])  # ~50 s: two chunks
+    song = np.concatenate([audio.load_audio(s.mix) for s in list_songs()[:4]])  # ~50 s: three chunks
     chunked = mouth(separate_voice(song), song)
     monkeypatch.setattr(separate, "CHUNK_S", 1000.0)
     whole = mouth(separate_voice(song), song)
-    assert corr(whole, chunked) > 0.97  # measured 0.987
-    assert np.mean(np.abs(whole - chunked) > 0.05) < 0.05  # frames that differ visibly: measured 2.3 %
+    # Measured with 20 s chunks and 2 s margins: r 0.981, 2.7 % of frames differ visibly (with 1 s margins: 6 %).
+    assert corr(whole, chunked) > 0.97
+    assert np.mean(np.abs(whole - chunked) > 0.05) < 0.05
 
 
 @pytest.mark.slow
