@@ -16,7 +16,7 @@ import dataclasses
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
-from .audio import AudioFeatures
+from .audio import AudioFeatures, fitted
 from .motion import MotionPlan
 
 ARRANGEMENTS = ("together", "turns", "round", "voices")
@@ -88,26 +88,18 @@ def beat_seconds(features: AudioFeatures) -> float:
     return float(np.median(np.diff(beats))) / features.fps
 
 
-def delayed(signal: np.ndarray, samples: int, length: int) -> np.ndarray:
-    """`signal` starting `samples` later, cut or padded with silence to `length`."""
-    out = np.zeros(length, np.float32)
-    part = signal[: max(length - samples, 0)]
-    out[samples:samples + len(part)] = part
-    return out
-
-
 def round_track(voice: np.ndarray, accompaniment: np.ndarray, entries: list[int]) -> np.ndarray:
     """The round: the accompaniment once, and the voice entering at each of `entries` (samples), each entry quieter
     so the whole stays as loud as one voice over the band would be, limited to PEAK."""
     length = max(len(accompaniment), len(voice) + max(entries))
-    voices = sum(delayed(voice, entry, length) for entry in entries) / np.sqrt(len(entries))
-    return peak_limited(delayed(accompaniment, 0, length) + voices)
+    voices = sum(fitted(voice, length, entry) for entry in entries) / np.sqrt(len(entries))
+    return peak_limited(fitted(accompaniment, length) + voices)
 
 
 def mixed(clips: list[np.ndarray]) -> np.ndarray:
     """Clips (own voices) played together from the start, padded to the longest, each at 1/sqrt(n), limited."""
     length = max(len(clip) for clip in clips)
-    return peak_limited(sum(delayed(clip, 0, length) for clip in clips) / np.sqrt(len(clips)))
+    return peak_limited(sum(fitted(clip, length) for clip in clips) / np.sqrt(len(clips)))
 
 
 def peak_limited(track: np.ndarray) -> np.ndarray:

@@ -100,6 +100,14 @@ class AudioFeatures:
         return self.n_frames / self.fps
 
 
+def fitted(signal: np.ndarray, length: int, delay: int = 0) -> np.ndarray:
+    """`signal` starting `delay` samples in, cut or padded with silence to exactly `length` samples; float32."""
+    out = np.zeros(length, np.float32)
+    part = signal[: max(length - delay, 0)]
+    out[delay:delay + len(part)] = part
+    return out
+
+
 def _frames(signal: np.ndarray, first: int, count: int, hop: int, win: int) -> np.ndarray:
     """(count, win) windows centred on the middles of video frames first..first+count, zero-padded at the ends."""
     lo = first * hop + hop // 2 - win // 2
@@ -191,7 +199,7 @@ def analyse(vocals: np.ndarray, mix: np.ndarray, fps: int = 25, sample_rate: int
     if len(mix) < MIN_SECONDS * sample_rate:
         raise AudioError(Message("audio.too_short", seconds=len(mix) / sample_rate, least=MIN_SECONDS))
     if len(vocals) != len(mix):
-        vocals = np.pad(vocals, (0, max(0, len(mix) - len(vocals))))[: len(mix)]
+        vocals = fitted(vocals, len(mix))
     if np.linalg.norm(mix) / np.sqrt(len(mix)) < 1e-4:  # RMS, with no float64 copy of a whole song
         raise AudioError(Message("audio.silent"))
     n_frames = max(1, round(len(mix) * fps / sample_rate))

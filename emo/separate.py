@@ -28,6 +28,7 @@ from typing import Callable
 import numpy as np
 
 from . import settings
+from .audio import fitted
 from .errors import Cancelled, EngineUnavailable
 from .messages import Message
 
@@ -131,11 +132,6 @@ def _fade(length: int, overlap: int):
         ramp = 0.5 - 0.5 * torch.cos(torch.pi * (torch.arange(overlap) + 0.5) / overlap)
         weights[:overlap], weights[-overlap:] = ramp, ramp.flip(0)
     return weights
-
-
-def _fit(x: np.ndarray, length: int) -> np.ndarray:
-    """Exactly `length` samples (resampling there and back may gain or lose one)."""
-    return np.pad(x, (0, max(0, length - len(x))))[:length]
 
 
 # --------------------------------------------------------------------------------------------------------- spleeter
@@ -290,7 +286,7 @@ class _Spleeter:
                 mask[start:start + SPLEETER_FRAMES] += fade * (voice + 5e-11) / (voice + band + 1e-10)
         vocals = spec * F.pad(mask[edge:edge + frames].T, (0, 0, 0, spec.shape[0] - SPLEETER_BINS))  # none > 11 kHz
         voice = torch.istft(vocals, SPLEETER_FFT, SPLEETER_HOP, window=self.window, length=len(x))
-        return _fit(resample(voice.numpy(), SPLEETER_RATE, sample_rate), len(mix))
+        return fitted(resample(voice.numpy(), SPLEETER_RATE, sample_rate), len(mix))  # there and back: +-1 sample
 
 
 # ----------------------------------------------------------------------------------------------------------- demucs
@@ -335,4 +331,4 @@ class _Demucs:
             sources = apply_model(self.model, ((x - mean) / std)[None], shifts=0, split=True, overlap=0.25,
                                   progress=False, device="cpu")[0]
         vocals = sources[self.model.sources.index("vocals")] * std + mean
-        return _fit(resample(vocals.mean(0).numpy(), rate, sample_rate), len(mix))
+        return fitted(resample(vocals.mean(0).numpy(), rate, sample_rate), len(mix))

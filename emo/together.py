@@ -103,13 +103,13 @@ def _audio(arrangement: str, song, voices, singers: int, options: SingOptions, r
         return [arrange.sings_only(features, turn) for turn in turns], turns, song_in.mix, options.start
     if arrangement == "round":
         voice, mix = load_song(resolve_song(song), options, notices, stop, separating, sample_rate=OUT_RATE)
-        voice = arrange.delayed(voice, 0, len(mix))
+        voice = audio_mod.fitted(voice, len(mix))
         period = arrange.beat_seconds(audio_mod.analyse(_analysis_rate(voice), _analysis_rate(mix), options.fps))
         lag_frames = max(1, round(round_beats * period * options.fps))
         entries = [k * lag_frames * OUT_RATE // options.fps for k in range(singers)]
         track = arrange.round_track(voice, mix - voice, entries)
         notices.append(Message("together.round", beats=round_beats, seconds=lag_frames / options.fps))
-        voices_in = [arrange.delayed(voice, entry, len(track)) for entry in entries]
+        voices_in = [audio_mod.fitted(voice, len(track), entry) for entry in entries]
     else:
         if len(voices) != singers:
             raise UserError(Message("together.voices_count", faces=singers, clips=len(voices)))
@@ -123,7 +123,7 @@ def _audio(arrangement: str, song, voices, singers: int, options: SingOptions, r
             except UserError as err:
                 raise type(err)(Message("together.voice_n", number=i + 1, reason=err.args[0])) from err
         track = arrange.mixed([mix for _, mix in parts])
-        voices_in = [arrange.delayed(voice, 0, len(track)) for voice, _ in parts]
+        voices_in = [audio_mod.fitted(voice, len(track)) for voice, _ in parts]
     path = tmp / "track.wav"
     _write_wav(path, track)
     mix16 = _analysis_rate(track)

@@ -81,7 +81,8 @@ class HeadLayer:
 
     def source_map(self, fwd: np.ndarray) -> np.ndarray:
         """Full-size map of where each pixel's content came from: the forward field inverted with one fixed-point
-        step at low resolution, then upsampled (coordinates are linear, so they upsample exactly)."""
+        step at low resolution, then upsampled (coordinates are linear: they upsample exactly, but for the frame's
+        outermost pixels, which never move)."""
         back = cv2.remap(fwd, self.low_grid - fwd / LOW, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         return cv2.resize(self.low_coords - back, (self.size, self.size), interpolation=cv2.INTER_LINEAR)
 
