@@ -109,12 +109,12 @@ class Writer:
                     self._failed = err
 
     def write(self, data) -> None:
-        """Queue a copy of `data` (the caller may reuse its buffer) for ffmpeg; BrokenPipeError once ffmpeg has
-        stopped taking input."""
+        """Queue `data` for ffmpeg (it is written later: the caller must not change it); BrokenPipeError once ffmpeg
+        has stopped taking input."""
         if self._failed is not None:
             raise BrokenPipeError(str(self._failed))
         self._last = time.monotonic()
-        self._queue.put(bytes(data))
+        self._queue.put(data)
 
     def finish(self) -> None:
         """Close the input and wait for ffmpeg to end; FfmpegError if it fails or takes too long."""
@@ -130,11 +130,6 @@ class Writer:
 
     def close(self) -> None:
         self._done.set()
-        kill(self.proc)  # a feeder blocked on the pipe fails now, and ends on the None behind what is queued
-        while self._feeder.is_alive():
-            try:
-                self._queue.put(None, timeout=0.1)
-            except queue.Full:
-                continue
-            break
+        kill(self.proc)  # a feeder blocked on the pipe fails now, drains the queue and ends on this None
+        self._queue.put(None)
         self._feeder.join()

@@ -181,23 +181,11 @@ def _spleeter_unet():
                 skips.append(h)
                 h = F.leaky_relu(block["norm"](h), 0.2)
             h = skips.pop()
-            ups = self.subpixel()
-            for i, block in enumerate(self.decoder):
+            for i, (block, (weight, bias)) in enumerate(zip(self.decoder, self.subpixel)):
                 if i:
                     h = torch.cat([skips.pop(), h], 1)
-                weight, bias = ups[i]
                 h = block["norm"](F.relu(F.pixel_shuffle(F.conv2d(h, weight, bias, padding=1), 2)))
             return torch.sigmoid(self.head(h)) * x
-
-        def subpixel(self) -> list:
-            """Each transposed convolution (stride 2, 5x5, cropped by 1 and 2 as TensorFlow's "same") as one 3x3
-            convolution giving the four output phases, shuffled into place: the same sums, but a plain
-            convolution runs through oneDNN on a CPU, 3x faster than PyTorch's transposed one."""
-            key = [block["conv"].weight._version for block in self.decoder]
-            if getattr(self, "_subpixel_key", None) != key:
-                self._subpixel = [_subpixel(block["conv"].weight, block["conv"].bias) for block in self.decoder]
-                self._subpixel_key = key
-            return self._subpixel
 
         def load_spleeter_checkpoint(self, path: Path) -> "SpleeterUNet":
             """Load one of Spleeter's checkpoints, every key and shape checked."""
@@ -218,6 +206,9 @@ def _spleeter_unet():
             if set(renamed) != expected or any(renamed[k].shape != own[k].shape for k in renamed):
                 raise EngineUnavailable(Message("host.spleeter_mismatch", name=path.name))
             self.load_state_dict(renamed, strict=False)  # strict on everything but the norms' batch counters
+            # Each transposed convolution runs as one 3x3 convolution giving its four output phases (see _subpixel):
+            # the same sums, but a plain convolution runs through oneDNN on a CPU, 3x faster than a transposed one.
+            self.subpixel = [_subpixel(block["conv"].weight, block["conv"].bias) for block in self.decoder]
             return self.eval()
 
     return SpleeterUNet

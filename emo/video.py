@@ -54,7 +54,8 @@ def write_video(path: str | Path, frames: Iterable[np.ndarray], fps: int, n_fram
             for frame in itertools.chain([first], frames):
                 if frame.shape[:2] != size:
                     raise ValueError(f"frame of {frame.shape[:2]} in a video of {size}")
-                writer.write(cv2.cvtColor(np.ascontiguousarray(frame, np.uint8), cv2.COLOR_RGB2YUV_I420).data)
+                # A new array each frame: the writer may hold it until ffmpeg takes it.
+                writer.write(cv2.cvtColor(np.ascontiguousarray(frame, np.uint8), cv2.COLOR_RGB2YUV_I420))
         except BrokenPipeError:
             pass  # ffmpeg stopped early; finish() reports why
         writer.finish()
