@@ -116,10 +116,8 @@ class Served:
         self.app = start_app(workdir / "served")
         self.photo = self.app.upload("photo.jpg", Path(photo).read_bytes())
 
-    def sing(self, song: str, own_audio: Path | None, seconds: float) -> tuple[float, Path]:
-        """(seconds from pressing the button to the finished video, the video). The page uploads a file as soon as
-        it is chosen, so the own audio is uploaded before the clock starts."""
-        audio = file_data(self.app.upload(own_audio.name, own_audio.read_bytes())) if own_audio else None
+    def sing(self, song: str, audio: dict | None, seconds: float) -> tuple[float, Path]:
+        """(seconds from pressing the button to the finished video, the video); `audio`: an uploaded own audio."""
         begin = time.perf_counter()
         event, payload = self.app.call([file_data(self.photo), song, audio, 0.5, 0, "", f"{seconds:.3f}"],
                                        timeout=600)
@@ -130,10 +128,12 @@ class Served:
 
     def measure(self, name: str, song: str, own_audio: Path | None, audio: Path, seconds: float, runs: int,
                 workdir: Path) -> dict:
-        self.sing(song, own_audio, seconds)  # the first video of a kind loads what it needs (the separator)
+        # The page uploads a file as soon as it is chosen: once, before any clock starts.
+        uploaded = file_data(self.app.upload(own_audio.name, own_audio.read_bytes())) if own_audio else None
+        self.sing(song, uploaded, seconds)  # the first video of a kind loads what it needs (the separator)
         timed = []
         for _ in range(runs):
-            elapsed, video = self.sing(song, own_audio, seconds)
+            elapsed, video = self.sing(song, uploaded, seconds)
             timed.append((elapsed, self.app.peak_memory_mb()))
         alone = [ffmpeg_alone(video, audio, workdir, 0.0, seconds) for _ in range(runs)]
         return report(f"served: {name}", timed, alone, seconds)
