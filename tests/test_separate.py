@@ -243,3 +243,15 @@ def test_a_demucs_that_cannot_load_falls_back_with_a_notice(tmp_path):
         result = emo.sing(images.astronaut(), clip, engine="warp", size=256, end=3, out=tmp_path / "v.mp4")
     separate._separator.cache_clear()
     assert any("Deezer's Spleeter" in n for n in result.notices), result.notices
+
+
+def test_the_sub_pixel_form_equals_the_transposed_convolution():
+    """The decoder runs each stride-2 5x5 transposed convolution (cropped by 1 and 2) as a 3x3 convolution whose four
+    output phases are shuffled into place: the same sums."""
+    torch.manual_seed(0)
+    up = torch.nn.ConvTranspose2d(6, 4, 5, stride=2)
+    x = torch.randn(1, 6, 7, 9)
+    weight, bias = separate._subpixel(up.weight, up.bias)
+    with torch.no_grad():
+        sub = torch.nn.functional.pixel_shuffle(torch.nn.functional.conv2d(x, weight, bias, padding=1), 2)
+        assert torch.allclose(sub, up(x)[:, :, 1:-2, 1:-2], atol=1e-5)
