@@ -10,7 +10,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -200,14 +200,21 @@ def sing(photo, song: str | Path, *, engine: str = "auto", motion: float = 0.5, 
         notices.append(Message("engine.ignores_motion", engine=engine.name))
     job = RenderJob(portrait=portrait, face=face, audio=features, motion=plan, seed=options.seed)
 
-    on_frame = frame_reporter(report, stop)
+    frames = checked(engine.render(job, frame_reporter(report, stop)), job)
+    out = encode(frames, out, features.fps, features.n_frames, song_in.mix, options.start, engine.name, report)
+    return SingResult(out, engine.name, features.duration, features.n_frames, tuple(notices))
+
+
+def encode(frames: Iterable[np.ndarray], out: str | Path | None, fps: int, n_frames: int, audio: Path,
+           audio_start: float, engine_name: str, report: Progress) -> Path:
+    """Mark the frames as AI-generated and encode them with `audio` (from `audio_start` s) into `out` (None: a new
+    output path); the path."""
     out = Path(out) if out else outputs.new_output_path()
     out.parent.mkdir(parents=True, exist_ok=True)
-    frames = provenance.stamp(_checked(engine.render(job, on_frame), job))
-    write_video(out, frames, features.fps, features.n_frames, song_in.mix, provenance.metadata(engine.name),
-                audio_start=options.start)
+    write_video(out, provenance.stamp(frames), fps, n_frames, audio, provenance.metadata(engine_name),
+                audio_start=audio_start)
     report(1.0, Message("progress.done"))
-    return SingResult(out, engine.name, features.duration, features.n_frames, tuple(notices))
+    return out
 
 
 def frame_reporter(report: Progress, stop: threading.Event | None) -> Callable[[int, int], None]:
@@ -236,7 +243,7 @@ def frame_progress(elapsed: float, done: int, total: int) -> Message:
     return Message("progress.frame_left", done=done, total=total, left=clock(max(1, round(left))))
 
 
-def _checked(frames, job: RenderJob):
+def checked(frames: Iterable[np.ndarray], job: RenderJob) -> Iterator[np.ndarray]:
     """Hold every engine to the interface: exactly n_frames RGB uint8 frames of the portrait's size."""
     count = 0
     for frame in frames:

@@ -14,16 +14,15 @@ from pathlib import Path
 
 import numpy as np
 
-from . import arrange, group, outputs, provenance
+from . import arrange, group
 from . import audio as audio_mod
 from . import motion as motion_mod
 from .engines import RenderJob, load_engine
 from .errors import Cancelled, UserError
 from .messages import Message
-from .pipeline import (Progress, SingOptions, SingResult, SongInput, frame_reporter, load_song, prepare_audio, quoted,
-                       resolve_song, silent)
+from .pipeline import (Progress, SingOptions, SingResult, SongInput, checked, encode, frame_reporter, load_song,
+                       prepare_audio, quoted, resolve_song, silent)
 from .separate import resample
-from .video import write_video
 
 ENGINE = "warp"  # several faces are the CPU engine's: one GPU video per face would not fit a ZeroGPU window
 OUT_RATE = 44_100  # a track we mix ourselves (round, voices) is written at this rate
@@ -71,17 +70,14 @@ def sing_together(photos: list, song: str | Path | None = None, *, arrangement: 
         jobs = [RenderJob(s.portrait, s.face, f, p, options.seed + i, s.others)
                 for i, (s, f, p) in enumerate(zip(stage.singers, features, plans))]
         n_frames, fps = jobs[0].n_frames, jobs[0].fps
-        out = Path(out) if out else outputs.new_output_path()
-        out.parent.mkdir(parents=True, exist_ok=True)
-        frames = provenance.stamp(_composed(stage, engine, jobs, report, stop))
-        write_video(out, frames, fps, n_frames, track, provenance.metadata(engine.name), audio_start=track_start)
-    report(1.0, Message("progress.done"))
+        out = encode(_composed(stage, engine, jobs, report, stop), out, fps, n_frames, track, track_start,
+                     engine.name, report)
     return SingResult(out, engine.name, n_frames / fps, n_frames, tuple(dict.fromkeys(notices)))
 
 
 def _composed(stage: group.Stage, engine, jobs: list[RenderJob], report, stop: threading.Event | None):
     """The stage, frame by frame, with every face's frame laid in."""
-    streams = [engine.render(job, lambda done, total: None) for job in jobs]
+    streams = [checked(engine.render(job, lambda done, total: None), job) for job in jobs]
     total, on_frame = jobs[0].n_frames, frame_reporter(report, stop)
     for done in range(1, total + 1):
         if stop is not None and stop.is_set():

@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ import emo
 import emo.ffmpeg
 from emo import face as face_mod
 from emo.errors import UserError
-from emo.pipeline import parse_time
+from emo.pipeline import checked, parse_time
 
 from . import images
 from .conftest import ROOT, answer, decode_frames, duration, probe
@@ -165,3 +166,14 @@ def test_app_handler_generates_and_explains_rejections(app, tmp_path, monkeypatc
     # ZeroGPU calls it with generate's own arguments, as Gradio passes them (the request and progress included).
     every = inspect.signature(app.generate).bind(example, song.id, None, 0.5, 0, "", "", None, None)
     assert app.gpu_seconds(*every.args, **every.kwargs) == app.gpu_seconds(example, song.id, None)
+
+
+def test_engines_are_held_to_the_interface():
+    """Every engine's frames, in a single photo's video or Sing together, pass `checked`: the portrait's shape, uint8,
+    exactly n_frames of them."""
+    job = SimpleNamespace(portrait=np.zeros((4, 4, 3), np.uint8), n_frames=2)
+    good = np.zeros((4, 4, 3), np.uint8)
+    assert len(list(checked(iter([good, good]), job))) == 2
+    for frames in ([good], [good, good, good], [good, good.astype(np.float32)], [good, np.zeros((4, 5, 3), np.uint8)]):
+        with pytest.raises(RuntimeError, match="engine produced"):
+            list(checked(iter(frames), job))

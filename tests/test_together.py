@@ -2,6 +2,7 @@
 and several photos, in every arrangement, from Python and the command line."""
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -224,3 +225,16 @@ def test_a_group_photo_and_photos_at_once_are_refused(server, group_photo):
     event, payload = server.call(data, api="generate_together", timeout=30)
     video, status = json.loads(payload)
     assert video is None and "not both" in status
+
+
+@pytest.mark.slow
+def test_a_face_short_of_frames_leaves_no_video(tmp_path, group_photo, monkeypatch):
+    """Each face's frames are held to the engine interface (as a single photo's are): one short, and no file is left."""
+    from emo.engines.warp import WarpEngine
+
+    render = WarpEngine.render
+    monkeypatch.setattr(WarpEngine, "render", lambda self, job, progress: itertools.islice(
+        render(self, job, progress), job.n_frames - 1))
+    with pytest.raises(RuntimeError, match="engine produced"):
+        sing_together([group_photo], SONG, end=1.5, out=tmp_path / "v.mp4")
+    assert not list(tmp_path.iterdir())
