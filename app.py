@@ -16,6 +16,7 @@ from emo.errors import UserError
 from emo.messages import LANGUAGES, Message, listed, translate
 from emo.pipeline import MAX_SEED, clock
 from emo.together import ENGINE as TOGETHER_ENGINE
+from emo.video import share_cores_with_the_encoder
 
 logging.basicConfig(format="%(asctime)s %(name)s: %(message)s")
 logging.getLogger("emo").setLevel(logging.INFO)
@@ -32,6 +33,7 @@ OUTPUTS = Path(get_upload_folder()) / "emo-outputs"
 serve.check_setup(OUTPUTS, [Path(p) for p in EXAMPLES] + [f for s in emo.list_songs() for f in (s.mix, s.vocals)]
                   + ([] if emo.list_songs() else [ROOT / "assets" / "songs" / "*" / "song.json"]))
 
+share_cores_with_the_encoder()  # before any child is forked (ZeroGPU forks one per job)
 ENGINE_NAME = resolve(SETTINGS.engine)  # `make run` sets warp: the CPU engine
 try:
     load_engine(ENGINE_NAME)  # at start-up: ZeroGPU needs models placed before the GPU function runs

@@ -33,6 +33,9 @@ def _progress_printer():
 
 def cmd_sing(args) -> int:
     from .pipeline import sing
+    from .video import share_cores_with_the_encoder
+
+    share_cores_with_the_encoder()
 
     try:
         result = sing(args.photo, args.song, engine=args.engine or settings.current().engine, motion=args.motion,
@@ -53,6 +56,9 @@ def _print_notices(notices, file) -> None:
 
 def cmd_together(args) -> int:
     from .together import sing_together
+    from .video import share_cores_with_the_encoder
+
+    share_cores_with_the_encoder()
 
     arrangement = args.arrangement or ("voices" if args.voices else "together")
     if arrangement == "voices":  # each face sings its own clip: every name given is a photo

@@ -2,12 +2,15 @@
 background holds still, and the interface contract (count, size, type, determinism) holds."""
 from __future__ import annotations
 
+import multiprocessing
+
+import cv2
 import numpy as np
 import pytest
 
 from emo import motion
 from emo.engines import RenderJob, load_engine
-from emo.engines.warp import FaceRig
+from emo.engines.warp import FaceRig, WarpEngine
 from emo.face import detect_face
 
 
@@ -129,3 +132,29 @@ def test_gaze_moves_the_eyes_and_brows_lift_leaving_the_mouth(portrait):
     assert np.abs(aside - still)[mouth].max() == 0
     assert np.abs(lifted - still)[brows].mean() > 2.0
     assert np.abs(lifted - still)[mouth].max() == 0
+
+
+def _load_and_render(portrait, features) -> None:
+    image, face = portrait
+    job = RenderJob(image, face, features, motion.plan(features, motion=0.5, seed=1), seed=1)
+    frames = WarpEngine.load().render(job, lambda done, total: None)
+    next(frames)
+
+
+def test_the_engine_loads_in_a_child_forked_after_opencv_ran(portrait, intro_features):
+    """ZeroGPU runs each job in a child forked from the server, which has used OpenCV's thread pool by then (face
+    checks): loading and rendering there must not touch the pool (setting its size there waited forever)."""
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(2)
+    try:
+        cv2.remap(np.zeros((1024, 1024, 3), np.uint8), np.random.default_rng(0).uniform(
+            0, 1000, (1024, 1024, 2)).astype(np.float32), None, cv2.INTER_LINEAR)  # the pool's threads run
+        child = multiprocessing.get_context("fork").Process(target=_load_and_render, args=(portrait, intro_features))
+        child.start()
+        child.join(30)
+        hung = child.is_alive()
+        if hung:
+            child.kill()
+        assert not hung and child.exitcode == 0
+    finally:
+        cv2.setNumThreads(threads)

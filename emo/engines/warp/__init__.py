@@ -122,9 +122,8 @@ class WarpEngine:
 
     @classmethod
     def load(cls) -> "WarpEngine":
-        # The encoder works alongside on the other cores: OpenCV's own threads would only fight it for them (a
-        # 3-minute song's rendering and encoding on 2 cores: 21.2 s with OpenCV's 2 threads, 18.7 s with one).
-        cv2.setNumThreads(1)
+        # OpenCV's threads are left alone here (see video.share_cores_with_the_encoder): ZeroGPU loads engines in a
+        # child forked from the server, where changing their number waits forever.
         return cls()
 
     def render(self, job: RenderJob, progress: Progress) -> Iterator[np.ndarray]:
