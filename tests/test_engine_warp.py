@@ -142,8 +142,9 @@ def _load_and_render(portrait, features) -> None:
 
 
 def test_the_engine_loads_in_a_child_forked_after_opencv_ran(portrait, intro_features):
-    """ZeroGPU runs each job in a child forked from the server, which has used OpenCV's thread pool by then (face
-    checks): loading and rendering there must not touch the pool (setting its size there waited forever)."""
+    """ZeroGPU runs each GPU job in a child forked from the server, and the quality benchmark measures in forked
+    workers, after their parent has used OpenCV's thread pool (face checks): loading and rendering there must not
+    touch the pool (setting its size there waited forever)."""
     threads = cv2.getNumThreads()
     cv2.setNumThreads(2)
     try:

@@ -122,8 +122,9 @@ class WarpEngine:
 
     @classmethod
     def load(cls) -> "WarpEngine":
-        # OpenCV's threads are left alone here (see video.share_cores_with_the_encoder): ZeroGPU loads engines in a
-        # child forked from the server, where changing their number waits forever.
+        # OpenCV's threads are left alone here (see video.share_cores_with_the_encoder): an engine may be loaded in
+        # a child forked after OpenCV's threads ran (a ZeroGPU job, a benchmark's worker), where changing their
+        # number waits forever.
         return cls()
 
     def render(self, job: RenderJob, progress: Progress) -> Iterator[np.ndarray]:
