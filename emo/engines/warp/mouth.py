@@ -28,7 +28,7 @@ import numpy as np
 from ...face import CHIN, LIPS_INNER
 from .head import BORDER, LOW
 from .look import PhotoLook, to_lab, to_rgb
-from .shapes import apart, curve, sample, smoothstep
+from .shapes import apart, arc, curve, sample, smoothstep
 
 LIP_LIFT = 0.2  # share of the mouth's opening made by the upper lip rising; the jaw drops the rest
 WIDEST = 0.36  # inner-lip gap of a wide sung "ah", in inter-ocular distances, photo's own gap included
@@ -135,9 +135,11 @@ class Mouth:
         # of it column by column (so nothing moves at the corners, where the gap is nil); below, the rise grows to
         # the chin's as a whole over the lower lip, as in opening; above, it fades out before the nose.
         if self.rests_closed:
-            # The open mouth reaches the lips' outer corners (its inner landmarks stop short of them).
-            upper = curve(col, lm[[48, 61, 62, 63, 54]])
-            lower = curve(col, lm[[48, 67, 66, 65, 54]])
+            # The open mouth reaches the lips' outer corners (its inner landmarks stop short of them), along arcs:
+            # straight lines from the inner landmarks to the corners run inside the lips' curved inner edges, and
+            # what lay beyond them stayed open at the corners.
+            upper = arc(col, lm[[48, 61, 62, 63, 54]])
+            lower = arc(col, lm[[48, 67, 66, 65, 54]])
             share = np.maximum(lower - upper, 0) / max(photo_gap, 1e-3)
             middle = (upper + lower) / 2
             t = np.clip((ys - lower) / (lip_depth * (1 + CORNER_RAMP * (1 - shape))), 0, 1)
