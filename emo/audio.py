@@ -198,30 +198,52 @@ def analyse(vocals: np.ndarray, mix: np.ndarray, fps: int = 25, sample_rate: int
     Spectra are taken BLOCK frames at a time, so a five-minute song needs no more memory than a short clip."""
     if len(mix) < MIN_SECONDS * sample_rate:
         raise AudioError(Message("audio.too_short", seconds=len(mix) / sample_rate, least=MIN_SECONDS))
-    if len(vocals) != len(mix):
-        vocals = fitted(vocals, len(mix))
     if np.linalg.norm(mix) / np.sqrt(len(mix)) < 1e-4:  # RMS, with no float64 copy of a whole song
         raise AudioError(Message("audio.silent"))
     n_frames = max(1, round(len(mix) * fps / sample_rate))
+    mix_db, flux = _mix_levels(mix, n_frames, sample_rate // fps)
+    onset = _onset_strength(flux)
+    return _voiced(vocals, mix, fps, n_frames, onset, _beats(onset, fps), _normalise_level(mix_db), sample_rate)
+
+
+def with_voice(features: AudioFeatures, vocals: np.ndarray, sample_rate: int = SAMPLE_RATE) -> AudioFeatures:
+    """`features` of a mix with another voice in it: each face of one track singing its own part (a round, own
+    voices) follows its voice, and the mix is not analysed again for each."""
+    return _voiced(vocals, features.mix, features.fps, features.n_frames, features.onset, features.beat,
+                   features.energy, sample_rate)
+
+
+def _voiced(vocals, mix, fps, n_frames, onset, beat, energy, sample_rate) -> AudioFeatures:
+    """The features: the voice's measured here, the mix's given."""
+    if len(vocals) != len(mix):
+        vocals = fitted(vocals, len(mix))
     hop = sample_rate // fps
-    voice_db, mix_db, centroid, flux = (np.empty(n_frames, np.float64) for _ in range(4))
-    blocks = [slice(first, min(first + BLOCK, n_frames)) for first in range(0, n_frames, BLOCK)]
-    mix_spectra = lambda b: _spectra(_frames(mix, b.start, b.stop - b.start, hop, MIX_WINDOW))  # noqa: E731
-    reference = max(float(mix_spectra(b).max()) for b in blocks) + 1e-9  # onsets' log scale: a first, cheap pass
+    voice_db, centroid = np.empty(n_frames, np.float64), np.empty(n_frames, np.float64)
+    for block in _blocks(n_frames):
+        windows = _frames(vocals, block.start, block.stop - block.start, hop, VOICE_WINDOW)
+        voice_db[block] = _level(windows)
+        centroid[block] = _centroid(_spectra(windows), sample_rate)
+    loudness = _normalise_level(voice_db)
+    roundness, spread = _vowel_shape(centroid, loudness > 0.05)
+    return AudioFeatures(fps=fps, n_frames=n_frames, vocals=vocals, mix=mix, loudness=loudness, roundness=roundness,
+                         spread=spread, onset=onset, beat=beat, energy=energy)
+
+
+def _mix_levels(mix: np.ndarray, n_frames: int, hop: int) -> tuple[np.ndarray, np.ndarray]:
+    """The mix's level (dB) and spectral flux (onsets) per frame."""
+    mix_db, flux = np.empty(n_frames, np.float64), np.empty(n_frames, np.float64)
+    blocks = _blocks(n_frames)
+    spectra = lambda b: _spectra(_frames(mix, b.start, b.stop - b.start, hop, MIX_WINDOW))  # noqa: E731
+    reference = max(float(spectra(b).max()) for b in blocks) + 1e-9  # onsets' log scale: a first, cheap pass
     previous = None
     for block in blocks:
-        voice_win = _frames(vocals, block.start, block.stop - block.start, hop, VOICE_WINDOW)
-        voice_db[block] = _level(voice_win)
-        centroid[block] = _centroid(_spectra(voice_win), sample_rate)
         mix_db[block] = _level(_frames(mix, block.start, block.stop - block.start, hop, MIX_WINDOW))
-        logmag = np.log1p(100 * mix_spectra(block) / reference)
+        logmag = np.log1p(100 * spectra(block) / reference)
         steps = np.diff(logmag, axis=0, prepend=logmag[:1] if previous is None else previous[None])
         flux[block] = np.maximum(steps, 0).sum(1)
         previous = logmag[-1]
-    loudness = _normalise_level(voice_db)
-    roundness, spread = _vowel_shape(centroid, loudness > 0.05)
-    onset = _onset_strength(flux)
-    return AudioFeatures(
-        fps=fps, n_frames=n_frames, vocals=vocals, mix=mix, loudness=loudness, roundness=roundness,
-        spread=spread, onset=onset, beat=_beats(onset, fps), energy=_normalise_level(mix_db),
-    )
+    return mix_db, flux
+
+
+def _blocks(n_frames: int) -> list[slice]:
+    return [slice(first, min(first + BLOCK, n_frames)) for first in range(0, n_frames, BLOCK)]

@@ -122,8 +122,9 @@ def _audio(arrangement: str, song, voices, singers: int, options: SingOptions, r
         voices_in = [audio_mod.fitted(voice, len(track)) for voice, _ in parts]
     path = tmp / "track.wav"
     _write_wav(path, track)
-    mix16 = _analysis_rate(track)
-    return [audio_mod.analyse(_analysis_rate(v), mix16, options.fps) for v in voices_in], None, path, 0.0
+    # One track: its mix is analysed once, and each face follows its own voice in it.
+    first = audio_mod.analyse(_analysis_rate(voices_in[0]), _analysis_rate(track), options.fps)
+    return [first, *(audio_mod.with_voice(first, _analysis_rate(v)) for v in voices_in[1:])], None, path, 0.0
 
 
 def _analysis_rate(signal: np.ndarray) -> np.ndarray:

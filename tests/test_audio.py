@@ -87,6 +87,19 @@ def test_rounded_and_spread_vowels_differ():
     assert f.spread[second].mean() > 0.5 > f.spread[first].mean()
 
 
+def test_another_voice_in_the_same_mix_keeps_the_mix_features():
+    """with_voice (each face of one track singing its own part) gives what analysing that voice with the mix gives."""
+    rng = np.random.default_rng(0)
+    t = np.arange(6 * SR) / SR
+    first = (0.3 * np.sin(2 * np.pi * 220 * t) * (t < 3)).astype(np.float32)
+    second = (0.3 * np.sin(2 * np.pi * 330 * t) * (t >= 3)).astype(np.float32)
+    mix = first + second + rng.normal(0, 0.05, len(t)).astype(np.float32)
+    shared, alone = audio.with_voice(audio.analyse(first, mix), second), audio.analyse(second, mix)
+    for name in ("vocals", "mix", "loudness", "roundness", "spread", "onset", "beat", "energy"):
+        assert np.array_equal(getattr(shared, name), getattr(alone, name)), name
+    assert shared.loudness[100:].mean() > 0.5 > shared.loudness[:50].mean()  # it follows the second voice
+
+
 # ffmpeg arguments for a 1.5 s tone in each container an upload may come in (phones, browsers, editors).
 CONTAINERS = {
     "song.wav": [], "song.aiff": [], "song.mp3": ["-c:a", "libmp3lame"], "song.flac": [],
