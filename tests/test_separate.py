@@ -131,7 +131,7 @@ def test_chunks_join_without_a_seam(monkeypatch):
     chunked = mouth(separate_voice(song), song)
     monkeypatch.setattr(separate, "CHUNK_S", 1000.0)
     whole = mouth(separate_voice(song), song)
-    # Measured with 20 s chunks and 2 s margins (19.7 s now): r 0.981, 2.7 % of frames differ visibly (with 1 s margins: 6 %).
+    # Measured with 20 s chunks, 2 s margins: r 0.981, 2.7 % of frames differ visibly (with 1 s margins: 6 %).
     assert corr(whole, chunked) > 0.97
     assert np.mean(np.abs(whole - chunked) > 0.05) < 0.05
 
