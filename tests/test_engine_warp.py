@@ -159,3 +159,17 @@ def test_the_engine_loads_in_a_child_forked_after_opencv_ran(portrait, intro_fea
         assert not hung and child.exitcode == 0
     finally:
         cv2.setNumThreads(threads)
+
+
+def test_the_head_map_of_a_region_is_the_whole_frames(portrait):
+    """Only the moving region's head map is upsampled, from its own low-res samples: the same values, to the bit, as
+    the whole frame's map cut to that region, wherever the region starts and ends."""
+    image, face = portrait
+    head = FaceRig(image, face).head
+    fwd = head.forward(0.15, -0.08, 0.06)
+    whole = head.source_map(fwd, (slice(0, head.size), slice(0, head.size)))
+    ys, xs = np.mgrid[0:head.size, 0:head.size]
+    assert np.abs(whole - np.dstack([xs, ys])).max() > 1  # the head did move
+    regions = [(slice(3, 101), slice(250, head.size)), (slice(40, 217), slice(0, 130)), (slice(1, 2), slice(5, 9))]
+    for region in regions:
+        assert np.array_equal(head.source_map(fwd, region), whole[region])

@@ -91,17 +91,16 @@ class FaceRig:
         # Head map, and the expression composed with it only where it can land in the expression's region
         # (elsewhere the expression map is the identity): the source of each moving pixel.
         fwd = self.head.forward(c.yaw, c.pitch, c.roll)
-        head = self.head.source_map(fwd)[self.moving]
+        head = self.head.source_map(fwd, self.moving)
         reach = int(np.ceil(np.abs(fwd).max())) + 2
         (ry, rx), (my, mx) = roi, self.moving
         rows = slice(max(ry.start - reach - my.start, 0), max(min(ry.stop + reach, my.stop) - my.start, 0))
         cols = slice(max(rx.start - reach - mx.start, 0), max(min(rx.stop + reach, mx.stop) - mx.start, 0))
-        src = head.copy()
-        if rows.stop > rows.start and cols.stop > cols.start:
-            near = head[rows, cols]
-            src[rows, cols] = cv2.remap(self.local, near, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        if rows.stop > rows.start and cols.stop > cols.start:  # (remap's result is a new array: head can take it)
+            head[rows, cols] = cv2.remap(self.local, head[rows, cols], None, cv2.INTER_LINEAR,
+                                         borderMode=cv2.BORDER_REPLICATE)
         # (x, y) maps go to remap as one two-channel array: split, each would be copied first.
-        layer = cv2.remap(source, src, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        layer = cv2.remap(source, head, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         out = self.image.copy()
         out[self.moving] = self.head.composite(layer, self.moving)
         m.paint(out, c.open_px, c.widen, fwd)

@@ -57,9 +57,11 @@ class HeadLayer:
                        slice(max(cols.min() - 2 * LOW, 0), min(cols.max() + 2 * LOW, size)))
         # Painted out only where the head can move away: the still neck and collar under the matte stay the photo.
         self.plate = _plate(image, (self.matte > 0.02) & moves)
-        # The photo with the matte as its alpha: one 4-channel remap moves both, and OpenCV's 4-channel remap is
-        # faster than its 3-channel one.
-        self.layer = np.dstack([image, np.round(self.matte * 255).astype(np.uint8)])
+        # The photo with the matte as its alpha, premultiplied (so the warp blends the edge's colours as the matte
+        # weighs them, and the composite needs one product, not two): one 4-channel remap moves both, and OpenCV's
+        # 4-channel remap is faster than its 3-channel one. Where the lids are painted the matte is opaque.
+        alpha = np.round(self.matte * 255).astype(np.uint8)
+        self.layer = np.dstack([cv2.multiply(image, cv2.cvtColor(alpha, cv2.COLOR_GRAY2RGB), scale=1 / 255), alpha])
 
     def _weight(self, head, r, xs, ys, chin_y, face_w, face_h) -> np.ndarray:
         """How much each (low-res) pixel turns with the head: 1 over the face, hair and hat, fading to 0 down the
@@ -79,19 +81,27 @@ class HeadLayer:
         fy = sin * ax + cos * ay + np.sin(pitch) * az
         return np.dstack([fx, fy]).astype(np.float32)
 
-    def source_map(self, fwd: np.ndarray) -> np.ndarray:
-        """Full-size map of where each pixel's content came from: the forward field inverted with one fixed-point
-        step at low resolution, then upsampled (coordinates are linear: they upsample exactly, but for the frame's
-        outermost pixels, which never move)."""
+    def source_map(self, fwd: np.ndarray, region: tuple[slice, slice]) -> np.ndarray:
+        """Map of where each pixel of `region` took its content from: the forward field inverted with one
+        fixed-point step at low resolution, then upsampled (coordinates are linear: they upsample exactly, but for
+        the frame's outermost pixels, which never move)."""
         back = cv2.remap(fwd, self.low_grid - fwd / LOW, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        return cv2.resize(self.low_coords - back, (self.size, self.size), interpolation=cv2.INTER_LINEAR)
+        # Only the region is upsampled: its low-res samples and one more on each side (all that its pixels'
+        # interpolation reads), scaled by exactly LOW, give the very values a whole-frame upsampling would.
+        (r0, r1), (c0, c1) = ((span.start // LOW - 1, -(-span.stop // LOW) + 1) for span in region)
+        r0, c0, r1, c1 = max(r0, 0), max(c0, 0), min(r1, len(fwd)), min(c1, len(fwd))
+        crop = self.low_coords[r0:r1, c0:c1] - back[r0:r1, c0:c1]
+        full = cv2.resize(crop, ((c1 - c0) * LOW, (r1 - r0) * LOW), interpolation=cv2.INTER_LINEAR)
+        return full[region[0].start - r0 * LOW:region[0].stop - r0 * LOW,
+                    region[1].start - c0 * LOW:region[1].stop - c0 * LOW]
 
     def composite(self, layer: np.ndarray, region: tuple[slice, slice]) -> np.ndarray:
-        """The warped head layer (RGBA pixels of `region`, the matte moved with it) over the still plate."""
-        alpha = cv2.cvtColor(np.ascontiguousarray(layer[..., 3]), cv2.COLOR_GRAY2RGB)
-        # In 8 bits throughout (each product rounded: at most 1 level off a float blend), twice as fast as float.
-        return cv2.add(cv2.multiply(cv2.cvtColor(layer, cv2.COLOR_RGBA2RGB), alpha, scale=1 / 255),
-                       cv2.multiply(self.plate[region], cv2.bitwise_not(alpha), scale=1 / 255))
+        """The warped head layer (premultiplied RGBA pixels of `region`, the matte moved with it) over the still
+        plate."""
+        uncovered = cv2.cvtColor(cv2.bitwise_not(cv2.extractChannel(layer, 3)), cv2.COLOR_GRAY2RGB)
+        # In 8 bits throughout (the product rounded: at most 1 level off a float blend), twice as fast as float.
+        return cv2.add(cv2.cvtColor(layer, cv2.COLOR_RGBA2RGB),
+                       cv2.multiply(self.plate[region], uncovered, scale=1 / 255))
 
 
 def _cut_out(image: np.ndarray, lm: np.ndarray, r: np.ndarray, n: int, elsewhere: np.ndarray) -> np.ndarray:
