@@ -338,6 +338,8 @@ def _fan():
 
 FACE_IN_FRAME = 0.40  # jaw width over frame width: leaves room for big hair and head motion above the eyes
 EYES_FROM_TOP = 0.40  # eye line height over frame height
+EDGE_BAND = 1 / 11  # share of the frame along its edges that the engines keep still: the scene's frame stays put
+JAW_ROOM = 0.3  # inter-ocular distances under the chin that an opening jaw moves: kept above the bottom band
 
 
 def crop_portrait(rgb: np.ndarray, face: Face, size: int = 512) -> tuple[np.ndarray, Face]:
@@ -368,10 +370,13 @@ def _frame(face: Face, shape: tuple[int, ...]) -> tuple[int, int, int]:
     height, width = shape[:2]
     center_x, eyes_y = face.anchor
     x0, y0, x1, y1 = core_extent(face.landmarks)
-    side = max(round(max(min(face.width / FACE_IN_FRAME, width, height), x1 - x0, y1 - y0)), 1)
+    # The jaw drops below the chin as the mouth opens, and the bottom band must not move: a close-up whose chin
+    # reaches the photo's bottom gets room filled in under it.
+    y1 = max(y1, face.landmarks[CHIN, 1] + JAW_ROOM * face.inter_ocular)
+    side = max(round(max(min(face.width / FACE_IN_FRAME, width, height), x1 - x0, (y1 - y0) / (1 - EDGE_BAND))), 1)
     # Where the face would ideally sit, slid as little as needed to stay in the photo and to keep the core.
     left = _place(center_x - side / 2, side, width, x0, x1)
-    top = _place(eyes_y - EYES_FROM_TOP * side, side, height, y0, y1)
+    top = _place(eyes_y - EYES_FROM_TOP * side, side, height, y0, y1 + EDGE_BAND * side)
     return round(left), round(top), side
 
 

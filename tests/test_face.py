@@ -248,10 +248,14 @@ def test_crop_stays_in_the_photo_rather_than_filling():
     assert np.array_equal(frame, expected)  # no fill anywhere
 
 
-def test_a_close_up_stays_a_close_up():
-    rgb = images.face_filling_photo()  # forehead to chin, ear to ear
+def test_a_close_up_stays_a_close_up_with_room_for_the_jaw():
+    """Forehead to chin, ear to ear: the face keeps filling the frame, and the strip the opening jaw moves into is
+    filled in under the chin (with the notice), above the bottom band that must stay still."""
+    rgb = images.face_filling_photo()
     frame, face = crop_portrait(rgb, detect_face(rgb))
-    assert face.notices == () and face.width / 512 > 0.7  # the whole photo, no border invented
+    assert face.notices == (face_mod.EDGE_NOTICE,) and face.width / 512 > 0.7
+    room = face.landmarks[face_mod.CHIN, 1] + face_mod.JAW_ROOM * face.inter_ocular
+    assert room <= 512 * (1 - face_mod.EDGE_BAND) + 1
 
 
 def test_crop_pads_with_blurred_edge_pixels_never_a_mirror():

@@ -13,12 +13,13 @@ from typing import Iterator
 import cv2
 import numpy as np
 
-from ...face import BROWS, CHIN, EYE_L, EYE_R, Face
+from ...face import BROWS, CHIN, EDGE_BAND, EYE_L, EYE_R, Face
 from .. import Cost, Progress, RenderJob
 from .eyes import EyeFields, Lid
 from .head import HeadLayer
 from .look import PhotoLook
 from .mouth import Mouth
+from .shapes import edge_fade
 
 SPREAD_WIDEN, ROUND_NARROW = 0.12, 0.2  # share of the mouth's width a full "ee" adds and a full "oo" takes
 
@@ -56,8 +57,10 @@ class FaceRig:
         self.roi = (slice(y0, y1), slice(x0, x1))
         roi_ys, roi_xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
         self.roi_x, self.roi_y = roi_xs, roi_ys
-        self.mouth = Mouth(portrait, lm, iod, self.look, roi_xs, roi_ys)
-        self.eyes = EyeFields.build(lm, iod, roi_xs, roi_ys)
+        # The frame's edges stay put: expression fades out before them, as the head's motion does.
+        still = edge_fade(roi_xs, roi_ys, size, EDGE_BAND)
+        self.mouth = Mouth(portrait, lm, iod, self.look, roi_xs, roi_ys, still)
+        self.eyes = EyeFields.build(lm, iod, roi_xs, roi_ys, still)
         grey = cv2.cvtColor(portrait, cv2.COLOR_RGB2GRAY)
         self.lids = [Lid.build(lm[eye], portrait, grey, iod) for eye in (EYE_L, EYE_R)]
         self.head = HeadLayer(portrait, lm, iod, others)

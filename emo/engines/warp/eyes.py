@@ -184,13 +184,14 @@ def _under_eye_relief(grey: np.ndarray, rows: slice, cols: slice, below: int) ->
 
 @dataclass(frozen=True)
 class EyeFields:
-    """Gaze and brow displacement fields over the rig's region of interest, per unit of control."""
+    """Gaze and brow displacement fields over the rig's region of interest, per unit of control (`still`: how much
+    of it each pixel may take, 0 at the frame's edges)."""
 
     gaze: np.ndarray  # x: source offset for a full look to the image's right
     brows: np.ndarray  # y: source offset for a full lift
 
     @classmethod
-    def build(cls, lm: np.ndarray, iod: float, xs: np.ndarray, ys: np.ndarray) -> "EyeFields":
+    def build(cls, lm: np.ndarray, iod: float, xs: np.ndarray, ys: np.ndarray, still: np.ndarray) -> "EyeFields":
         gaze = np.zeros_like(xs)
         for eye in (lm[EYE_L], lm[EYE_R]):
             width = eye[3, 0] - eye[0, 0]
@@ -206,4 +207,4 @@ class EyeFields:
             down = 1 - smoothstep(line + 0.1 * iod, lid, ys)  # the lid's crease stays
             up = smoothstep(line - 0.7 * iod, line - 0.1 * iod, ys)
             brows += BROW_LIFT * iod * across * np.minimum(down, up)
-        return cls(gaze.astype(np.float32), brows.astype(np.float32))
+        return cls((gaze * still).astype(np.float32), (brows * still).astype(np.float32))

@@ -11,13 +11,12 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ...face import BROWS, CHIN, FACE_IN_FRAME, JAW_LEFT, JAW_RIGHT, NOSE_TIP
-from .shapes import smoothstep
+from ...face import BROWS, CHIN, EDGE_BAND, FACE_IN_FRAME, JAW_LEFT, JAW_RIGHT, NOSE_TIP
+from .shapes import edge_fade, smoothstep
 
 LOW = 4  # the motion field is computed at 1/LOW resolution and upsampled
 MATTE_SOFT = 0.004  # the matte's edge, Gaussian sigma as a share of the frame
 PLATE_RADIUS = 0.012  # Telea inpainting radius, as a share of the frame
-BORDER = 1 / 11  # share of the frame along its borders that never moves
 
 
 class HeadLayer:
@@ -70,8 +69,7 @@ class HeadLayer:
         around = 1 - smoothstep(0.0, 0.3 * face_w, outside)
         neck = 1 - smoothstep(chin_y, chin_y + 0.45 * face_h, ys)
         face = 1 - smoothstep(0.9, 1.45, r)
-        edge = np.minimum(np.minimum(xs, self.size - 1 - xs), np.minimum(ys, self.size - 1 - ys))
-        return np.maximum(face, around * neck) * smoothstep(BORDER * self.size, self.size / 6, edge)  # borders still
+        return np.maximum(face, around * neck) * edge_fade(xs, ys, self.size, EDGE_BAND)
 
     def forward(self, yaw: float, pitch: float, roll: float) -> np.ndarray:
         """Forward displacement (low-res, (n, n, 2)) of each source point."""

@@ -25,8 +25,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ...face import CHIN, LIPS_INNER
-from .head import BORDER, LOW
+from ...face import CHIN, EDGE_BAND, LIPS_INNER
+from .head import LOW
 from .look import PhotoLook, to_lab, to_rgb
 from .shapes import apart, arc, curve, sample, smoothstep
 
@@ -86,10 +86,11 @@ def _donor() -> tuple[np.ndarray, dict]:
 
 
 class Mouth:
-    """Fields over the rig's region of interest (`xs`, `ys`: its pixel coordinates) and the interior painter."""
+    """Fields over the rig's region of interest (`xs`, `ys`: its pixel coordinates; `still`: how much of their
+    motion each pixel may take, 0 at the frame's edges) and the interior painter."""
 
     def __init__(self, image: np.ndarray, lm: np.ndarray, iod: float, look: PhotoLook, xs: np.ndarray,
-                 ys: np.ndarray):
+                 ys: np.ndarray, still: np.ndarray):
         self.iod, self.look = iod, look
         self.interior = Interior.for_look(look)
         col = xs[0]
@@ -116,7 +117,7 @@ class Mouth:
         jaw_half = (lm[12, 0] - lm[4, 0]) / 2
         chin = 1 - smoothstep(0.45 * jaw_half, 1.05 * jaw_half, np.abs(col - mx))
         # Under the chin the jaw's motion fades out, before the frame's bottom border at the latest (that stays).
-        fade_end = max(min(lm[CHIN, 1] + 0.55 * iod, image.shape[0] * (1 - BORDER)), lm[CHIN, 1] + 0.15 * iod)
+        fade_end = max(min(lm[CHIN, 1] + 0.55 * iod, image.shape[0] * (1 - EDGE_BAND)), lm[CHIN, 1] + 0.15 * iod)
         below_chin = 1 - smoothstep(lm[CHIN, 1], fade_end, ys)
         lip_depth = max(lm[57, 1] - lm[66, 1], 0.05 * iod)
 
@@ -127,7 +128,7 @@ class Mouth:
         jaw = np.where(ys >= seam, ((1 - t) * shape + t * chin) * below_chin, 0)
         self.lip_lift = LIP_LIFT if self.draw_teeth else 0.0
         lift = np.where(ys < seam, shape * smoothstep(lm[33, 1], seam, ys), 0)
-        self.open_field = ((1 - self.lip_lift) * jaw - self.lip_lift * lift).astype(np.float32)
+        self.open_field = (((1 - self.lip_lift) * jaw - self.lip_lift * lift) * still).astype(np.float32)
         # A photo's open mouth has this much less room left: the widest stays natural.
         self.headroom = 1.0 if self.rests_closed else float(np.clip(1 - photo_gap / (WIDEST * iod), 0.4, 1.0))
 
@@ -145,12 +146,12 @@ class Mouth:
             t = np.clip((ys - lower) / (lip_depth * (1 + CORNER_RAMP * (1 - shape))), 0, 1)
             rise = np.where(ys >= middle, ((1 - t) * share + t * chin) * below_chin, 0)
             fall = np.where(ys < middle, share * smoothstep(lm[33, 1], middle, ys), 0)
-            self.close_field = (0.5 * (rise - fall)).astype(np.float32)
+            self.close_field = (0.5 * (rise - fall) * still).astype(np.float32)
 
         # Lip width: the corners move (spread widens, rounding narrows), the middle of the mouth stays.
         dx, dy = xs - self.centre[0], ys - self.centre[1]
         window = np.exp(-(dx / (1.7 * half)) ** 2 - (dy / (1.1 * half)) ** 2)
-        self.widen_field = (-dx * window * lip_sides(dx, half)).astype(np.float32)
+        self.widen_field = (-dx * window * lip_sides(dx, half) * still).astype(np.float32)
 
     def gaps(self, open_iod: float) -> tuple[float, float]:
         """(opening, closing) in pixels for the plan's opening (inter-ocular distances over closed lips)."""

@@ -10,6 +10,12 @@ def smoothstep(edge0, edge1, x):
     return t * t * (3 - 2 * t)
 
 
+def edge_fade(xs: np.ndarray, ys: np.ndarray, size: int, band: float) -> np.ndarray:
+    """1 over the frame, falling to 0 within `band` (a share of `size`) of its edges: motion never reaches them."""
+    edge = np.minimum(np.minimum(xs, size - 1 - xs), np.minimum(ys, size - 1 - ys))
+    return smoothstep(band * size, size / 6, edge)
+
+
 def lens(x: np.ndarray, centre: float, half_width: float) -> np.ndarray:
     """1 at `centre`, falling to 0 at +-half_width along a half ellipse."""
     return np.sqrt(np.clip(1 - ((x - centre) / half_width) ** 2, 0, 1))
