@@ -1,6 +1,6 @@
 """Independent landmarks for benchmarks/quality.py: Google's MediaPipe FaceMesh (478 points), run in its own venv.
 
-    .venv-measure/bin/python benchmarks/facemesh.py FRAMES.npy OUT.json     (make measure-tools creates the venv)
+    .venv-measure/bin/python benchmarks/facemesh.py FRAMES.npy OUT.json [X Y]     (make measure-tools creates it)
 
 The engine places its controls with dlib's 68-point model, so judging its eyes and mouth with that model would
 grade it by its own ruler. FaceMesh was trained apart from it, and mediapipe 0.10.14 ships the model inside its
@@ -9,7 +9,8 @@ protobuf), hence the separate interpreter. Each frame is measured on its own (st
 frames that could smooth a blink away).
 
 Writes, per frame: `found`, `eye` (eyelid gap over eye width, both eyes averaged), `mouth` (inner-lip gap over the
-inter-ocular distance) and `iod` (pixels).
+inter-ocular distance) and `iod` (pixels). In a photo of several people the face measured is the one whose eyes
+lie nearest (X, Y), pixels (default: the frame's middle): the animated one, not whichever FaceMesh is surest of.
 """
 from __future__ import annotations
 
@@ -25,18 +26,20 @@ INNER_LIPS = (13, 14)
 EYE_RINGS = ([33, 133, 159, 145], [362, 263, 386, 374])
 
 
-def measure(frames: np.ndarray) -> list[dict]:
+def measure(frames: np.ndarray, near: tuple[float, float] | None = None) -> list[dict]:
     import mediapipe as mp
 
     out = []
-    with mp.solutions.face_mesh.FaceMesh(static_image_mode=True, refine_landmarks=True, max_num_faces=1) as mesh:
+    with mp.solutions.face_mesh.FaceMesh(static_image_mode=True, refine_landmarks=True, max_num_faces=8) as mesh:
         for frame in frames:
             found = mesh.process(np.ascontiguousarray(frame)).multi_face_landmarks
             if not found:
                 out.append({"found": False})
                 continue
             h, w = frame.shape[:2]
-            p = np.array([(q.x * w, q.y * h) for q in found[0].landmark])
+            target = np.array(near if near is not None else (w / 2, h / 2))
+            faces = [np.array([(q.x * w, q.y * h) for q in face.landmark]) for face in found]
+            p = min(faces, key=lambda f: np.linalg.norm(f[EYE_RINGS[0] + EYE_RINGS[1]].mean(0) - target))
             ratios = []
             for eye in EYES:
                 gaps = sum(np.linalg.norm(p[a] - p[b]) for a, b in eye["pairs"]) / len(eye["pairs"])
@@ -49,5 +52,6 @@ def measure(frames: np.ndarray) -> list[dict]:
 
 if __name__ == "__main__":
     frames = np.load(sys.argv[1])
+    near = (float(sys.argv[3]), float(sys.argv[4])) if len(sys.argv) > 4 else None
     with open(sys.argv[2], "w") as file:
-        json.dump(measure(frames), file)
+        json.dump(measure(frames, near), file)

@@ -160,10 +160,13 @@ def track_faces(frames: np.ndarray) -> Track:
     for frame in frames:
         grey = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
         small = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else grey
-        found = sorted(detector(small, 0), key=lambda r: r.area(), reverse=True)
+        found = [[v / scale for v in (r.left(), r.top(), r.right(), r.bottom())] for r in detector(small, 0)]
         if found:
-            r = found[0]
-            boxes.append([v / scale for v in (r.left(), r.top(), r.right(), r.bottom())])
+            # The animated face: the one nearest the middle (the framing centres it), then nearest where it was
+            # (the largest will not do: in a group photo a neighbour's box can outgrow it for a few frames).
+            last = boxes[-1] if boxes else (0, 0, frame.shape[1], frame.shape[0])
+            boxes.append(min(found, key=lambda b: np.hypot(b[0] + b[2] - last[0] - last[2],
+                                                           b[1] + b[3] - last[1] - last[3])))
         elif not boxes:
             raise RuntimeError("no face in the first frames")
         else:
@@ -256,15 +259,16 @@ def head_speed(stable: np.ndarray) -> np.ndarray:
     return np.linalg.norm(np.gradient(stable[:, NOSE], axis=0), axis=-1).mean(-1)
 
 
-def facemesh(frames: np.ndarray) -> dict | None:
-    """Per-frame eye aspect and mouth opening from MediaPipe FaceMesh (see benchmarks/facemesh.py), or None
-    without its venv. Frames it finds no face in carry the previous frame's values."""
+def facemesh(frames: np.ndarray, eyes: np.ndarray) -> dict | None:
+    """Per-frame eye aspect and mouth opening from MediaPipe FaceMesh (see benchmarks/facemesh.py) of the face whose
+    eyes lie nearest `eyes` (x, y), or None without its venv. Frames it finds no face in carry the previous
+    frame's values."""
     if not MEASURE_PYTHON.exists():
         return None
     with tempfile.TemporaryDirectory() as tmp:
         np.save(Path(tmp) / "frames.npy", frames)
         subprocess.run([str(MEASURE_PYTHON), str(ROOT / "benchmarks" / "facemesh.py"), f"{tmp}/frames.npy",
-                        f"{tmp}/out.json"], check=True, capture_output=True)
+                        f"{tmp}/out.json", *map(str, eyes)], check=True, capture_output=True)
         rows = json.loads((Path(tmp) / "out.json").read_text())
     eye, mouth, last = [], [], {"eye": np.nan, "mouth": np.nan}
     for row in rows:
@@ -409,7 +413,8 @@ def measure_video(frames: np.ndarray, portrait: np.ndarray, audio: Audio, identi
     """Every measure of one decoded video against the photo (as the pipeline framed it) and the true voice."""
     n = len(frames)
     still, track = track_faces(portrait[None]), track_faces(frames)
-    fm, fm_still = facemesh(frames), facemesh(portrait[None])
+    eyes = still.lm68[0, 36:48].mean(0)  # the animated face's, wherever other faces are
+    fm, fm_still = facemesh(frames, eyes), facemesh(portrait[None], eyes)
 
     # Lip sync: the mouth against the stem's loudness, floored LOUD_RANGE_DB under its peak.
     db = stem_db(load_audio(audio.stem), n)
