@@ -173,3 +173,34 @@ def test_the_head_map_of_a_region_is_the_whole_frames(portrait):
     regions = [(slice(3, 101), slice(250, head.size)), (slice(40, 217), slice(0, 130)), (slice(1, 2), slice(5, 9))]
     for region in regions:
         assert np.array_equal(head.source_map(fwd, region), whole[region])
+
+
+def test_a_blink_closes_the_eye_and_leaves_the_brows_as_they_were(portrait):
+    """The closed lid covers the eye up to its fold; the brows above stay the photo's (a lid painted up through
+    the brow wiped it out: 8-19 grey levels off over the brow's middle)."""
+    image, face = portrait
+    rig = FaceRig(image, face)
+    shut = rig.frame(rig.controls(0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0)).astype(float)
+    moved = np.abs(shut - image).mean(-1)
+    lm, iod = face.landmarks, face.inter_ocular
+    for brow, eye in ((lm[17:22], lm[36:42]), (lm[22:27], lm[42:48])):
+        middle = brow[1:4]
+        y = int(round(middle[:, 1].mean()))
+        assert moved[y - int(0.1 * iod):y + 1, int(middle[:, 0].min()):int(middle[:, 0].max()) + 1].mean() < 1.0
+        x0, x1 = int(eye[0, 0]), int(eye[3, 0]) + 1
+        opening = slice(int(eye[[1, 2], 1].mean()), int(eye[[4, 5], 1].mean()) + 1)
+        assert moved[opening, x0 + (x1 - x0) // 4:x1 - (x1 - x0) // 4].mean() > 15
+
+
+def test_no_lid_is_painted_on_dark_glasses(portrait):
+    """Behind dark lenses a blink is not seen: nothing is painted on them (a skin-coloured lid on a lens was)."""
+    image, face = portrait
+    lm, iod = face.landmarks, face.inter_ocular
+    shaded = image.copy()
+    for eye in (lm[36:42], lm[42:48]):
+        (cx, cy), width = eye.mean(0), eye[3, 0] - eye[0, 0]
+        cv2.ellipse(shaded, (int(cx), int(cy)), (int(0.9 * width), int(0.6 * width)), 0, 0, 360, (40, 38, 45), -1)
+    rig = FaceRig(shaded, face)
+    assert rig.lids == [] and len(FaceRig(image, face).lids) == 2
+    open_, shut = (rig.frame(rig.controls(0.0, 0.0, 0.0, blink, 0.0, 0.0, 0.0)) for blink in (0.0, 1.0))
+    assert np.array_equal(open_, shut)

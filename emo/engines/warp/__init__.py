@@ -15,9 +15,9 @@ import numpy as np
 
 from ...face import BROWS, CHIN, EDGE_BAND, EYE_L, EYE_R, Face
 from .. import Cost, Progress, RenderJob
-from .eyes import EyeFields, Lid
+from .eyes import EyeFields, Lid, behind_dark_lenses
 from .head import HeadLayer
-from .look import PhotoLook
+from .look import PhotoLook, luma
 from .mouth import Mouth
 from .shapes import edge_fade
 
@@ -62,7 +62,9 @@ class FaceRig:
         self.mouth = Mouth(portrait, lm, iod, self.look, roi_xs, roi_ys, still)
         self.eyes = EyeFields.build(lm, iod, roi_xs, roi_ys, still)
         grey = cv2.cvtColor(portrait, cv2.COLOR_RGB2GRAY)
-        self.lids = [Lid.build(lm[eye], portrait, grey, iod) for eye in (EYE_L, EYE_R)]
+        skin = float(luma(self.look.skin[None])[0])
+        self.lids = [Lid.build(lm[eye], portrait, grey, iod) for eye in (EYE_L, EYE_R)
+                     if not behind_dark_lenses(lm[eye], grey, skin)]
         self.head = HeadLayer(portrait, lm, iod, others)
         my, mx = self.head.moving
         self.moving = (slice(min(my.start, y0), max(my.stop, y1)), slice(min(mx.start, x0), max(mx.stop, x1)))

@@ -26,6 +26,24 @@ LIT = 0.6  # skin darker than this share of the median around the eye is in shad
 BRIGHTEST = 1.4  # ... and brighter than this share is no skin
 LIT_SHARE = 1.0  # how much of a closed lid's bulge takes the lit skin's colour rather than its surroundings'
 RELIEF = 0.6  # a lid's skin is smoother than the skin under the eye it borrows its relief from
+DARK_LENS = 0.45  # an eye amid surroundings darker than this share of the face's skin ...
+DARK_EYE = 0.6  # ... with nothing in it brighter than this share (no white, no glint) is behind dark glasses
+
+
+def behind_dark_lenses(eye: np.ndarray, grey: np.ndarray, skin: float) -> bool:
+    """Whether the eye (its 6 landmarks) is hidden by dark glasses, going by its surroundings and its brightest tenth
+    against the face's skin brightness `skin`: a blink there is not seen, and a lid painted on the lens would be."""
+    width = eye[3, 0] - eye[0, 0]
+    (cx, cy), opening = eye.mean(0), np.round(eye).astype(np.int32)
+    around = np.zeros(grey.shape, np.uint8)
+    cv2.ellipse(around, (int(cx), int(cy)), (int(0.75 * width), int(0.45 * width)), 0, 0, 360, 1, -1)
+    cv2.fillPoly(around, [opening], 0)
+    inside = np.zeros(grey.shape, np.uint8)
+    cv2.fillPoly(inside, [opening], 1)
+    if not around.any() or not inside.any():
+        return False
+    return bool(np.median(grey[around > 0]) < DARK_LENS * skin
+                and np.percentile(grey[inside > 0], 90) < DARK_EYE * skin)
 
 
 def lid_lift(grey: np.ndarray, eye: np.ndarray, lash: float) -> tuple[float, float]:
@@ -86,7 +104,7 @@ class Lid:
         top = arc(cols, eye[[0, 1, 2, 3]]) - lift * across
         bottom = arc(cols, eye[[0, 5, 4, 3]])
         reach = np.maximum(bottom - top, 0) + 1.0 * across  # a pixel past the lower lid: the lashes meet
-        y0 = max(int(np.floor(top.min() - 1.5 * lash - 3 * (skin_h + 2))) - 3, 0)
+        y0 = max(int(np.floor(top.min() - 1.5 * lash - skin_h - 2)) - 6, 0)
         y1 = min(int(np.ceil(bottom.max() + lash)) + 3, size)
         x0c, x1c = max(x0, 0), min(x1, size)
         keep = slice(x0c - x0, x1c - x0)
@@ -113,23 +131,24 @@ class Lid:
         """Paint the lid `closure` (0..1) closed into `out` (which the head has not moved: see FaceRig)."""
         edge = self.top + closure * self.reach  # where the lashes are now
         start = self.top - 1.5 * self.lash  # the photo's own lash line is covered too
-        # Above, the lid takes in the photo's skin up past its fold, which a closing lid stretches smooth; at the
-        # eye's corners, where the lid does not move, it fades out.
+        # Above, the lid takes in the photo's skin up to the next dark thing (a brow, a glasses frame), its fold
+        # with it, which a closing lid stretches smooth; at the eye's corners, where the lid does not move, it
+        # fades out.
         reach_up = start - self.crease * self.rise * min(1.0, 2 * closure)
         u = (self.ys - reach_up) / np.maximum(edge - reach_up, 1.0)  # 0 where the lid begins, 1 at the lashes
         shade = 1.0 + 0.05 * np.sin(np.pi * np.clip(u, 0, 1)) - 0.16 * smoothstep(0.6, 1.0, u)
         region = out[self.rows, self.cols].astype(np.float32)
-        # Its top is the photo's own skin, turning into the smooth lid above the fold: all lid from just above
-        # the photo's fold down (a fold left showing reads as an open eye's lid).
+        # Its top is the photo's own skin, turning into the smooth lid under the brow or frame, which stay: all lid
+        # from halfway down to the lashes (a fold left showing reads as an open eye's lid).
         bulge = LIT_SHARE * smoothstep(0.2, 0.6, u)[..., None]
         base = self.skin * (1 - bulge) + self.lit * bulge
         body = look.paint(base * (shade + self.texture)[..., None], (self.rows, self.cols))
         fold = self.crease * self.rise * min(1.0, 2 * closure)
-        into = smoothstep(reach_up - 2 * fold - 1.0, reach_up - 0.3 * fold, self.ys)[..., None]
+        into = smoothstep(reach_up - 1.0, reach_up + 0.5 * fold, self.ys)[..., None]
         colour = region * (1 - into) + body * into
         lash = np.exp(-0.5 * ((self.ys - edge) / (0.45 * self.lash)) ** 2)[..., None] * min(1.0, 3 * closure)
         colour = colour * (1 - lash) + self.lashes * lash
-        cover = smoothstep(reach_up - 2 * fold - 2.0, reach_up - 2 * fold, self.ys) * (
+        cover = smoothstep(reach_up - 2.0, reach_up, self.ys) * (
             1 - smoothstep(edge + 0.3 * self.lash, edge + 0.9 * self.lash, self.ys))
         cover = cover * self.across[None] * min(1.0, 4 * closure)
         cover = cv2.GaussianBlur(cover.astype(np.float32), (0, 0), look.softness * 0.7)
