@@ -195,7 +195,7 @@ def test_a_blink_closes_the_eye_and_leaves_the_brows_as_they_were(portrait):
 def test_no_lid_is_painted_on_dark_glasses(portrait):
     """Behind dark lenses a blink is not seen: nothing is painted on them (a skin-coloured lid on a lens was)."""
     image, face = portrait
-    lm, iod = face.landmarks, face.inter_ocular
+    lm = face.landmarks
     shaded = image.copy()
     for eye in (lm[36:42], lm[42:48]):
         (cx, cy), width = eye.mean(0), eye[3, 0] - eye[0, 0]
