@@ -11,6 +11,7 @@ import pytest
 from emo import motion
 from emo.engines import RenderJob, load_engine
 from emo.engines.warp import FaceRig, WarpEngine
+from emo.engines.warp.look import PhotoLook, luma
 from emo.face import detect_face
 
 
@@ -204,3 +205,20 @@ def test_no_lid_is_painted_on_dark_glasses(portrait):
     assert rig.lids == [] and len(FaceRig(image, face).lids) == 2
     open_, shut = (rig.frame(rig.controls(0.0, 0.0, 0.0, blink, 0.0, 0.0, 0.0)) for blink in (0.0, 1.0))
     assert np.array_equal(open_, shut)
+
+
+def test_a_pale_faces_mouth_is_dark_inside_and_a_faded_ones_stays_faded(portrait):
+    """A washed-out face's nostrils are barely darker than its skin; its open mouth is in deep shadow all the same,
+    down to a quarter of the way from the photo's black to its skin. A faded scan, with no black, keeps its darks
+    as faded as the rest of it."""
+    image, face = portrait
+    pale = image.copy()
+    lm = face.landmarks
+    nose = (slice(int(lm[29, 1]), int(lm[33, 1]) + 3), slice(int(lm[31, 0]) - 2, int(lm[35, 0]) + 3))
+    pale[nose] = np.clip(pale[nose].astype(int) * 0.3 + 180, 0, 255).astype(np.uint8)  # nostrils lost in the light
+    look = PhotoLook.of(pale, face)
+    skin, dark = float(luma(look.skin[None])[0]), float(luma(look.dark[None])[0])
+    black = float(np.percentile(cv2.cvtColor(pale, cv2.COLOR_RGB2GRAY), 1))
+    assert dark <= black + 0.25 * (skin - black) + 1 < 0.4 * skin
+    faded = (80 + image.astype(float) * 0.55).astype(np.uint8)  # blacks at 80, whites at 220
+    assert luma(PhotoLook.of(faded, face).dark[None])[0] >= 80

@@ -15,6 +15,7 @@ import numpy as np
 from ...face import EYE_L, EYE_R, LIPS_INNER, LIPS_OUTER, Face
 
 GRAIN_SEED = 7  # the painted grain is a fixed texture: the same photo gets the same video
+CAVITY = 0.25  # a mouth's darks lie at most this far from the photo's black point up to its skin
 TEETH_SHADE = 0.9  # teeth inside a mouth are this much darker than in the open
 TEETH_CAST = (0.1, 0.4)  # share of the skin's red-green and blue-yellow (Lab a, b) that teeth it does not show take:
 # teeth are ivory, not pink
@@ -43,6 +44,11 @@ class PhotoLook:
         lips_colour = _median(lips, skin * 0.8)
         nostrils = _pixels(img, _box(portrait.shape, lm[31, 0], lm[35, 0], lm[33, 1] - 0.12 * iod, lm[33, 1] + 2))
         dark = _darkest(np.concatenate([nostrils, inner]) if len(inner) else nostrils, skin * 0.35)
+        # A pale or bright-lit face's nostrils are barely darker than its skin, yet the inside of its mouth is in
+        # deep shadow all the same: as deep as the photo's own range goes (a faded scan's black point keeps it faded).
+        black = float(np.percentile(grey, 1))
+        deepest = black + CAVITY * (float(luma(skin[None])[0]) - black)
+        dark = dark * min(1.0, deepest / max(float(luma(dark[None])[0]), 1.0))
         light = inner[luma(inner) > 0.8 * luma(skin[None])[0]] if len(inner) else inner
         teeth_shown = len(inner) > 20 and len(light) > 0.3 * len(inner)
         if teeth_shown:
