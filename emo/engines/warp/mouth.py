@@ -37,6 +37,7 @@ WIDEN_STILL = 0.5  # share of the mouth's half-width, about its middle, that rou
 OPEN_PHOTO = 0.06  # inner-lip gap (inter-ocular) from which a photo's mouth counts as open
 DARK_INSIDE = 0.8  # ... if what its lips frame is darker than this share of its lips: a cavity, not teeth
 FLESH_SHADE = 0.75  # the inside of a mouth is in shade: its flesh less saturated than the lips outside
+LOWER_SHADE = 0.3  # how much darker (in lightness above the mouth's dark) the lower teeth are than the upper
 SEAM = 0.015  # half the thickness (inter-ocular) of the dark line where closed lips meet
 ASSETS = Path(__file__).parent / "assets"
 
@@ -65,6 +66,11 @@ class Interior:
         dark_d, teeth_d = np.percentile(lab[..., 0], [5, 97])
         dark_t, teeth_t = 0.8 * to_lab(look.dark)[0], to_lab(look.teeth)[0]
         lab[..., 0] = dark_t + (lab[..., 0] - dark_d) * (teeth_t - dark_t) / max(teeth_d - dark_d, 1.0)
+        # The lower teeth sit in the shadow of the upper lip and teeth: darker than the upper ones (as bright, they
+        # read as a pale strip pasted under the cavity).
+        rows = np.linspace(0.0, 1.0, len(lab), dtype=np.float32)[:, None]
+        lower = smoothstep(meta["lower_teeth_start"] - 0.05, meta["lower_teeth_start"] + 0.05, rows)
+        lab[..., 0] = dark_t + (lab[..., 0] - dark_t) * (1 - LOWER_SHADE * lower)
         # Colour: flesh (tongue, gums, the inside of the lips) takes the photo's lips' colour, as saturated as the
         # donor's flesh is against the donor's lips, less the mouth's shade; teeth, with little colour, take the
         # photo's teeth's.
