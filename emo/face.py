@@ -346,9 +346,9 @@ def crop_portrait(rgb: np.ndarray, face: Face, size: int = 512) -> tuple[np.ndar
     """The square video frame around the face, `size` pixels wide, and the face in its pixels.
 
     Ideally the face fills FACE_IN_FRAME of the width with the eyes EYES_FROM_TOP down. A photo too small for that
-    gets the largest square it holds (a close-up selfie stays a close-up); only when even the face's core does not
-    fit does the frame reach outside the photo, where the photo's edge is stretched and blurred, which reads as
-    out-of-focus background.
+    gets the largest square it holds (a close-up selfie stays a close-up); only when even the face's core (with the
+    room its jaw drops into above the still bottom band) does not fit does the frame reach outside the photo, where
+    the photo's edge is stretched and blurred, which reads as out-of-focus background.
     """
     left, top, side = _frame(face, rgb.shape)
     square = _cut(rgb, left, top, side)
@@ -381,8 +381,9 @@ def _frame(face: Face, shape: tuple[int, ...]) -> tuple[int, int, int]:
 
 
 def _place(start: float, side: float, length: float, core0: float, core1: float) -> float:
-    """`start` moved into [0, length - side] (inside the photo), then into [core1 - side, core0] (holding the core)."""
-    start = min(max(start, 0.0), max(length - side, 0.0))
+    """`start` moved into [0, length - side] (inside the photo; a square longer than the photo into [length - side,
+    0], so that both sides share the fill), then into [core1 - side, core0] (holding the core)."""
+    start = min(max(start, min(length - side, 0.0)), max(length - side, 0.0))
     return min(max(start, core1 - side), core0)
 
 

@@ -12,6 +12,7 @@ from emo import motion
 from emo.engines import RenderJob, load_engine
 from emo.engines.warp import FaceRig, WarpEngine
 from emo.engines.warp.look import PhotoLook, luma
+from emo.engines.warp.mouth import _teeth_edge
 from emo.face import detect_face
 
 
@@ -176,6 +177,17 @@ def test_the_head_map_of_a_region_is_the_whole_frames(portrait):
         assert np.array_equal(head.source_map(fwd, region), whole[region])
 
 
+def test_a_square_of_any_size_renders(portrait):
+    """A group photo's faces are animated in squares of any whole number of pixels, not only multiples of the
+    head motion's grid."""
+    image, face = portrait
+    for size in (258, 190):
+        square = cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
+        rig = FaceRig(square, face.transformed(size / image.shape[0], (0.0, 0.0)))
+        frame = rig.frame(rig.controls(0.2, 0.0, 0.0, 0.5, 0.1, -0.05, 0.04))
+        assert frame.shape == square.shape and np.abs(frame.astype(int) - square).max() > 10
+
+
 def test_a_blink_closes_the_eye_and_leaves_the_brows_as_they_were(portrait):
     """The closed lid covers the eye up to its fold; the brows above stay the photo's (a lid painted up through
     the brow wiped it out: 8-19 grey levels off over the brow's middle)."""
@@ -203,6 +215,9 @@ def test_no_lid_is_painted_on_dark_glasses(portrait):
         cv2.ellipse(shaded, (int(cx), int(cy)), (int(0.9 * width), int(0.6 * width)), 0, 0, 360, (40, 38, 45), -1)
     rig = FaceRig(shaded, face)
     assert rig.lids == [] and len(FaceRig(image, face).lids) == 2
+    one_dark = image.copy()
+    one_dark[:, : int(lm[27, 0])] = shaded[:, : int(lm[27, 0])]
+    assert len(FaceRig(one_dark, face).lids) == 2  # one dark eye alone is in shadow: both still blink
     open_, shut = (rig.frame(rig.controls(0.0, 0.0, 0.0, blink, 0.0, 0.0, 0.0)) for blink in (0.0, 1.0))
     assert np.array_equal(open_, shut)
 
@@ -222,3 +237,21 @@ def test_a_pale_faces_mouth_is_dark_inside_and_a_faded_ones_stays_faded(portrait
     assert dark <= black + 0.25 * (skin - black) + 1 < 0.4 * skin
     faded = (80 + image.astype(float) * 0.55).astype(np.uint8)  # blacks at 80, whites at 220
     assert luma(PhotoLook.of(faded, face).dark[None])[0] >= 80
+
+
+def test_the_jaw_opens_along_the_teeths_tips_not_into_the_gaps_between_them():
+    """Gap-toothed upper teeth (every other 6 columns a gap, dark from higher up): the line the jaw opens along
+    follows the teeth's tips, not a saw-tooth in and out of the gaps."""
+    grey = np.full((200, 200), 40, np.uint8)
+    cols = np.arange(50, 150, dtype=np.float32)
+    for x in range(50, 150):
+        grey[80:(115 if (x // 6) % 2 else 103), x] = 220  # teeth to row 115, gaps to row 103
+    upper, lower = np.full(len(cols), 80.0, np.float32), np.full(len(cols), 120.0, np.float32)
+    edge = _teeth_edge(grey, cols, upper, lower, 100.0, 50.0, 100.0)
+    middle = np.abs(cols - 100) < 30
+    assert np.abs(edge[middle] - 115).max() <= 2
+    # ... and one bright fleck reaching down to the lower lip does not drag the line down with it.
+    grey[80:115, 50:150] = 220
+    grey[115:121, 99:102] = 220
+    edge = _teeth_edge(grey, cols, upper, lower, 100.0, 50.0, 100.0)
+    assert np.abs(edge[middle] - 115).max() <= 2

@@ -256,6 +256,8 @@ def test_a_close_up_stays_a_close_up_with_room_for_the_jaw():
     assert face.notices == (face_mod.EDGE_NOTICE,) and face.width / 512 > 0.7
     room = face.landmarks[face_mod.CHIN, 1] + face_mod.JAW_ROOM * face.inter_ocular
     assert room <= 512 * (1 - face_mod.EDGE_BAND) + 1
+    jaw = face.landmarks[[face_mod.JAW_LEFT, face_mod.JAW_RIGHT], 0]
+    assert abs(jaw[0] - (512 - jaw[1])) < 0.05 * 512  # the fill shared by both sides, the face in the middle
 
 
 def test_crop_pads_with_blurred_edge_pixels_never_a_mirror():

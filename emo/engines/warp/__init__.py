@@ -63,8 +63,9 @@ class FaceRig:
         self.eyes = EyeFields.build(lm, iod, roi_xs, roi_ys, still)
         grey = cv2.cvtColor(portrait, cv2.COLOR_RGB2GRAY)
         skin = float(luma(self.look.skin[None])[0])
-        self.lids = [Lid.build(lm[eye], portrait, grey, iod) for eye in (EYE_L, EYE_R)
-                     if not behind_dark_lenses(lm[eye], grey, skin)]
+        # Dark glasses hide both eyes: one dark eye alone is in shadow (or squints), and still blinks.
+        hidden = all(behind_dark_lenses(lm[eye], grey, skin) for eye in (EYE_L, EYE_R))
+        self.lids = [] if hidden else [Lid.build(lm[eye], portrait, grey, iod) for eye in (EYE_L, EYE_R)]
         self.head = HeadLayer(portrait, lm, iod, others)
         my, mx = self.head.moving
         self.moving = (slice(min(my.start, y0), max(my.stop, y1)), slice(min(mx.start, x0), max(mx.stop, x1)))
@@ -89,7 +90,7 @@ class FaceRig:
             cv2.scaleAdd(m.close_field, c.close_px, local_y, dst=local_y)
         self.local[roi] = cv2.merge([local_x, local_y])
         source = self.head.layer
-        if c.blink > 0.02:  # lids are painted into the photo, so they move with everything else
+        if c.blink > 0.02 and self.lids:  # lids are painted into the photo, so they move with everything else
             source = source.copy()
             for lid in self.lids:
                 lid.paint(source[..., :3], c.blink, self.look)

@@ -139,7 +139,7 @@ class Lid:
         shade = 1.0 + 0.05 * np.sin(np.pi * np.clip(u, 0, 1)) - 0.16 * smoothstep(0.6, 1.0, u)
         region = out[self.rows, self.cols].astype(np.float32)
         # Its top is the photo's own skin, turning into the smooth lid under the brow or frame, which stay: all lid
-        # from halfway down to the lashes (a fold left showing reads as an open eye's lid).
+        # from halfway down the fold (a fold left showing reads as an open eye's lid).
         bulge = LIT_SHARE * smoothstep(0.2, 0.6, u)[..., None]
         base = self.skin * (1 - bulge) + self.lit * bulge
         body = look.paint(base * (shade + self.texture)[..., None], (self.rows, self.cols))

@@ -84,6 +84,8 @@ class HeadLayer:
         fixed-point step at low resolution, then upsampled (coordinates are linear: they upsample exactly, but for
         the frame's outermost pixels, which never move)."""
         back = cv2.remap(fwd, self.low_grid - fwd / LOW, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        if self.size % LOW:  # (a group photo's square) the low-res grid does not tile the frame: upsampled whole
+            return cv2.resize(self.low_coords - back, (self.size, self.size), interpolation=cv2.INTER_LINEAR)[region]
         # Only the region is upsampled: its low-res samples and one more on each side (all that its pixels'
         # interpolation reads), scaled by exactly LOW, give the very values a whole-frame upsampling would.
         (r0, r1), (c0, c1) = ((span.start // LOW - 1, -(-span.stop // LOW) + 1) for span in region)

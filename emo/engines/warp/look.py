@@ -1,7 +1,7 @@
 """The photo's own look, so that what the rig paints (a mouth's inside, closed lids) belongs to it.
 
 Every colour is taken from the photo and only darkened or lightened, never tinted: the mouth's dark comes from the
-nostrils, its teeth from the teeth the photo shows or else as light as the whites of the eyes, its tongue and inner lips
+nostrils (deeper where they are pale, as far as the photo's black point allows), its teeth from the teeth the photo shows or else as light as the whites of the eyes, its tongue and inner lips
 from the lips, a closed lid from the skin above the eye. A black-and-white photo therefore paints grey, a faded
 sepia scan sepia. Painted areas also get the photo's softness (an enlarged photo is soft) and its grain.
 """
@@ -25,7 +25,7 @@ TEETH_CAST = (0.1, 0.4)  # share of the skin's red-green and blue-yellow (Lab a,
 class PhotoLook:
     skin: np.ndarray  # RGB float32, each of these
     lips: np.ndarray
-    dark: np.ndarray  # the darkest the photo's face gets (nostrils, or the photo's own open mouth)
+    dark: np.ndarray  # a mouth's cavity: the nostrils' (or the photo's open mouth's) darks, deepened to CAVITY
     teeth: np.ndarray
     teeth_shown: bool  # the photo shows teeth between its lips
     softness: float  # Gaussian sigma (px) that painted edges need to look as soft as the photo

@@ -9,7 +9,8 @@ teeth the photo shows are covered or uncovered at the sides instead of squeezed.
 
 What the parted lips show, where the photo has nothing to show, is a real mouth's inside (teeth, tongue, the dark
 behind them: assets/, from a public-domain photo) fitted to the gap and made the photo's own: its darks as dark
-as the photo's nostrils, its teeth as bright as the photo's teeth or the whites of its eyes, its colour turned to
+as the photo's nostrils (deeper on a pale face, down to the photo's black point), its teeth as bright as the
+photo's teeth or the whites of its eyes (the lower ones in shadow, darker), its colour turned to
 the photo's lips' hue and saturation (a black-and-white photo gets a grey mouth, a sepia one a sepia mouth), then
 softened to the photo's sharpness and given its grain. The upper teeth and the lower teeth keep their size as the
 mouth opens and closes; the dark between them takes up the difference. A photo that shows its own upper teeth
@@ -70,7 +71,8 @@ class Interior:
         # read as a pale strip pasted under the cavity).
         rows = np.linspace(0.0, 1.0, len(lab), dtype=np.float32)[:, None]
         lower = smoothstep(meta["lower_teeth_start"] - 0.05, meta["lower_teeth_start"] + 0.05, rows)
-        lab[..., 0] = dark_t + (lab[..., 0] - dark_t) * (1 - LOWER_SHADE * lower)
+        lab[..., 0] = dark_t + np.maximum(lab[..., 0] - dark_t, 0) * (1 - LOWER_SHADE * lower) + np.minimum(
+            lab[..., 0] - dark_t, 0)
         # Colour: flesh (tongue, gums, the inside of the lips) takes the photo's lips' colour, as saturated as the
         # donor's flesh is against the donor's lips, less the mouth's shade; teeth, with little colour, take the
         # photo's teeth's.
@@ -239,8 +241,9 @@ def _inside_luma(grey: np.ndarray, lm: np.ndarray) -> float:
 def _teeth_edge(grey: np.ndarray, col: np.ndarray, upper: np.ndarray, lower: np.ndarray, mx: float, half: float,
                 iod: float) -> np.ndarray:
     """Where the photo's upper teeth end, per column (y, pixels): the sharpest fall from bright to dark going down
-    in the lower half of the gap. Columns without a clear edge, and the edge's wiggles, take a running median of
-    their neighbours', so the jaw opens along the teeth's own line."""
+    in the lower half of the gap. Each column takes one of the lowest edges near it (the gap between two teeth ends
+    higher than they do: the jaw opened in and out of the gaps, a saw-tooth), then columns without a clear edge, and the
+    edge's wiggles, take a running median of their neighbours', so the jaw opens along the teeth's own line."""
     edge = np.full(len(col), np.nan, np.float32)
     for c in np.flatnonzero(np.abs(col - mx) < 0.85 * half):
         y0, y1 = int((upper[c] + lower[c]) / 2), int(np.ceil(lower[c] + 0.03 * iod)) + 1
@@ -257,5 +260,7 @@ def _teeth_edge(grey: np.ndarray, col: np.ndarray, upper: np.ndarray, lower: np.
         return middle
     offsets = edge[found] - lower[found]
     window = max(3, int(0.15 * half) | 1)
-    smooth = np.array([np.median(offsets[max(i - window // 2, 0):i + window // 2 + 1]) for i in range(len(found))])
+    reach = max(3, int(0.3 * half) | 1)  # a tooth and a gap or two
+    tips = np.array([np.percentile(offsets[max(i - reach // 2, 0):i + reach // 2 + 1], 75) for i in range(len(found))])
+    smooth = np.array([np.median(tips[max(i - window // 2, 0):i + window // 2 + 1]) for i in range(len(found))])
     return np.interp(np.arange(len(col)), found, smooth) + lower
