@@ -10,7 +10,8 @@ frames that could smooth a blink away).
 
 Writes, per frame: `found`, `eye` (eyelid gap over eye width, both eyes averaged), `mouth` (inner-lip gap over the
 inter-ocular distance) and `iod` (pixels). In a photo of several people the face measured is the one whose eyes
-lie nearest (X, Y), pixels (default: the frame's middle): the animated one, not whichever FaceMesh is surest of.
+lie nearest (X, Y), pixels (default: the frame's middle), within NEAR: the animated one, not whichever FaceMesh is
+surest of.
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ EYES = ({"pairs": [(160, 144), (158, 153)], "corners": (33, 133)},
         {"pairs": [(385, 380), (387, 373)], "corners": (362, 263)})
 INNER_LIPS = (13, 14)
 EYE_RINGS = ([33, 133, 159, 145], [362, 263, 386, 374])
+NEAR = 0.15  # the measured face's eyes lie within this share of the frame's width of (X, Y)
 
 
 def measure(frames: np.ndarray, near: tuple[float, float] | None = None) -> list[dict]:
@@ -39,7 +41,11 @@ def measure(frames: np.ndarray, near: tuple[float, float] | None = None) -> list
             h, w = frame.shape[:2]
             target = np.array(near if near is not None else (w / 2, h / 2))
             faces = [np.array([(q.x * w, q.y * h) for q in face.landmark]) for face in found]
-            p = min(faces, key=lambda f: np.linalg.norm(f[EYE_RINGS[0] + EYE_RINGS[1]].mean(0) - target))
+            eyes = [np.linalg.norm(f[EYE_RINGS[0] + EYE_RINGS[1]].mean(0) - target) for f in faces]
+            if min(eyes) > NEAR * w:  # only other faces found: this one is missed, not swapped for a neighbour
+                out.append({"found": False})
+                continue
+            p = faces[int(np.argmin(eyes))]
             ratios = []
             for eye in EYES:
                 gaps = sum(np.linalg.norm(p[a] - p[b]) for a, b in eye["pairs"]) / len(eye["pairs"])

@@ -161,12 +161,14 @@ def track_faces(frames: np.ndarray) -> Track:
         grey = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
         small = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else grey
         found = [[v / scale for v in (r.left(), r.top(), r.right(), r.bottom())] for r in detector(small, 0)]
-        if found:
-            # The animated face: the one nearest the middle (the framing centres it), then nearest where it was
-            # (the largest will not do: in a group photo a neighbour's box can outgrow it for a few frames).
-            last = boxes[-1] if boxes else (0, 0, frame.shape[1], frame.shape[0])
-            boxes.append(min(found, key=lambda b: np.hypot(b[0] + b[2] - last[0] - last[2],
-                                                           b[1] + b[3] - last[1] - last[3])))
+        # The animated face: the one nearest the middle (the framing centres it), then the one nearest where it was
+        # in the first frame, within half its width (the largest will not do: in a group photo a neighbour's box
+        # can outgrow it for a few frames; nor the nearest to the last: one frame's miss would hand over).
+        ref = boxes[0] if boxes else (0, 0, frame.shape[1], frame.shape[0])
+        off = [np.hypot(b[0] + b[2] - ref[0] - ref[2], b[1] + b[3] - ref[1] - ref[3]) / 2 for b in found]
+        best = int(np.argmin(off)) if found else None
+        if best is not None and (not boxes or off[best] < (ref[2] - ref[0]) / 2):
+            boxes.append(found[best])
         elif not boxes:
             raise RuntimeError("no face in the first frames")
         else:
