@@ -11,7 +11,7 @@ import pytest
 from emo import motion
 from emo.engines import RenderJob, load_engine
 from emo.engines.warp import FaceRig, WarpEngine
-from emo.engines.warp.look import PhotoLook, luma
+from emo.engines.warp.look import CAVITY, PhotoLook, luma
 from emo.engines.warp.mouth import _teeth_edge
 from emo.face import detect_face
 
@@ -224,7 +224,7 @@ def test_no_lid_is_painted_on_dark_glasses(portrait):
 
 def test_a_pale_faces_mouth_is_dark_inside_and_a_faded_ones_stays_faded(portrait):
     """A washed-out face's nostrils are barely darker than its skin; its open mouth is in deep shadow all the same,
-    down to a quarter of the way from the photo's black to its skin. A faded scan, with no black, keeps its darks
+    down to CAVITY of the way from the photo's black to its skin. A faded scan, with no black, keeps its darks
     as faded as the rest of it."""
     image, face = portrait
     pale = image.copy()
@@ -234,7 +234,7 @@ def test_a_pale_faces_mouth_is_dark_inside_and_a_faded_ones_stays_faded(portrait
     look = PhotoLook.of(pale, face)
     skin, dark = float(luma(look.skin[None])[0]), float(luma(look.dark[None])[0])
     black = float(np.percentile(cv2.cvtColor(pale, cv2.COLOR_RGB2GRAY), 1))
-    assert dark <= black + 0.25 * (skin - black) + 1 < 0.4 * skin
+    assert dark <= black + CAVITY * (skin - black) + 1 < 0.5 * skin
     faded = (80 + image.astype(float) * 0.55).astype(np.uint8)  # blacks at 80, whites at 220
     assert luma(PhotoLook.of(faded, face).dark[None])[0] >= 80
 
