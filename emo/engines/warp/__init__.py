@@ -62,7 +62,7 @@ class FaceRig:
         self.mouth = Mouth(portrait, lm, iod, self.look, roi_xs, roi_ys, still)
         self.eyes = EyeFields.build(lm, iod, roi_xs, roi_ys, still)
         grey = cv2.cvtColor(portrait, cv2.COLOR_RGB2GRAY)
-        skin = float(luma(self.look.skin[None])[0])
+        skin = float(luma(self.look.skin))
         # Dark glasses hide both eyes: one dark eye alone is in shadow (or squints), and still blinks.
         hidden = all(behind_dark_lenses(lm[eye], grey, skin) for eye in (EYE_L, EYE_R))
         self.lids = [] if hidden else [Lid.build(lm[eye], portrait, grey, iod) for eye in (EYE_L, EYE_R)]

@@ -1,8 +1,9 @@
 """The photo's own look, so that what the rig paints (a mouth's inside, closed lids) belongs to it.
 
 Every colour is taken from the photo and only darkened or lightened, never tinted: the mouth's dark comes from the
-nostrils (deeper where they are pale, as far as the photo's black point allows), its teeth from the teeth the photo shows or else as light as the whites of the eyes, its tongue and inner lips
-from the lips, a closed lid from the skin above the eye. A black-and-white photo therefore paints grey, a faded
+nostrils (deeper where they are pale, as far as the photo's black point allows), its teeth from the teeth the photo
+shows or else as light as the whites of the eyes, its tongue and inner lips from the lips, a closed lid from the skin
+above the eye. A black-and-white photo therefore paints grey, a faded
 sepia scan sepia. Painted areas also get the photo's softness (an enlarged photo is soft) and its grain.
 """
 from __future__ import annotations
@@ -47,9 +48,9 @@ class PhotoLook:
         # A pale or bright-lit face's nostrils are barely darker than its skin, yet the inside of its mouth is in
         # deep shadow all the same: as deep as the photo's own range goes (a faded scan's black point keeps it faded).
         black = float(np.percentile(grey, 1))
-        deepest = black + CAVITY * (float(luma(skin[None])[0]) - black)
-        dark = dark * min(1.0, deepest / max(float(luma(dark[None])[0]), 1.0))
-        light = inner[luma(inner) > 0.8 * luma(skin[None])[0]] if len(inner) else inner
+        deepest = black + CAVITY * (float(luma(skin)) - black)
+        dark = dark * min(1.0, deepest / max(float(luma(dark)), 1.0))
+        light = inner[luma(inner) > 0.8 * luma(skin)] if len(inner) else inner
         teeth_shown = len(inner) > 20 and len(light) > 0.3 * len(inner)
         if teeth_shown:
             teeth = np.percentile(light, 60, axis=0).astype(np.float32)

@@ -71,8 +71,7 @@ class Interior:
         # read as a pale strip pasted under the cavity).
         rows = np.linspace(0.0, 1.0, len(lab), dtype=np.float32)[:, None]
         lower = smoothstep(meta["lower_teeth_start"] - 0.05, meta["lower_teeth_start"] + 0.05, rows)
-        lab[..., 0] = dark_t + np.maximum(lab[..., 0] - dark_t, 0) * (1 - LOWER_SHADE * lower) + np.minimum(
-            lab[..., 0] - dark_t, 0)
+        lab[..., 0] -= LOWER_SHADE * lower * np.maximum(lab[..., 0] - dark_t, 0)
         # Colour: flesh (tongue, gums, the inside of the lips) takes the photo's lips' colour, as saturated as the
         # donor's flesh is against the donor's lips, less the mouth's shade; teeth, with little colour, take the
         # photo's teeth's.
