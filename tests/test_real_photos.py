@@ -76,6 +76,37 @@ def test_closed_lids_cover_the_eyes_without_smears(photo):
     assert np.abs(np.diff(lid, axis=1)).mean() < 3 * np.abs(np.diff(cheek.astype(float), axis=1)).mean() + 4
 
 
+@pytest.mark.parametrize("degrees", [-20, 20])
+def test_a_tilted_eyes_lid_closes_along_the_eye(degrees):
+    """On a tilted head the closed lid is the same dome on either side of the eye's middle, measured across the eye:
+    painted down the photo's columns it rose high on one side only (the tilted eye's upper corner)."""
+    rgb = cv2.cvtColor(cv2.imread(str(SPEAKING)), cv2.COLOR_BGR2RGB)
+    h, w = rgb.shape[:2]
+    turn = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
+    rig, portrait, face = rig_for(cv2.warpAffine(rgb, turn, (w, h), borderMode=cv2.BORDER_REFLECT))
+    shut, still = (rig.frame(rig.controls(0.0, 0, 0, b, 0, 0, 0)).astype(np.int16) for b in (1.0, 0.0))
+    ys, xs = np.nonzero(np.abs(shut - still).max(-1) > 12)
+    for eye in (face.landmarks[36:42], face.landmarks[42:48]):
+        width = np.linalg.norm(eye[3] - eye[0])
+        along = (eye[3] - eye[0]) / width
+        rel = (np.stack([xs, ys], 1) - (eye[0] + eye[3]) / 2) / width
+        s, up = rel @ along, rel @ np.array([along[1], -along[0]])
+        near = np.abs(up) < 1.0
+        heights = [up[near & (np.abs(s - side) < 0.05)].max() for side in (-0.3, 0.3)]
+        assert abs(heights[0] - heights[1]) < 0.12, heights
+
+
+def test_closed_lids_leave_the_brows_alone(speaking):
+    """Low, thick brows over the eyes (the speaking photo's) stay as they are while the lids close under them."""
+    rig, portrait, face = speaking
+    shut = rig.frame(rig.controls(0.0, 0, 0, 1.0, 0, 0, 0)).astype(float)
+    lm, iod = face.landmarks, face.inter_ocular
+    for brow in (lm[17:22], lm[22:27]):
+        x0, x1 = int(brow[1, 0]), int(brow[3, 0])
+        y0, y1 = int(brow[1:4, 1].max()), int(brow[1:4, 1].max() + 0.06 * iod)
+        assert np.abs(shut[y0:y1, x0:x1] - portrait[y0:y1, x0:x1]).mean() < 2.5
+
+
 def test_a_black_and_white_photo_gets_a_grey_mouth():
     grey = cv2.cvtColor(cv2.imread(str(SPEAKING)), cv2.COLOR_BGR2GRAY)
     rig, portrait, face = rig_for(np.dstack([grey] * 3))

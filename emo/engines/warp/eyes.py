@@ -5,9 +5,10 @@ carried over the eye by a blur that leaves the eye out (so a deep-set eye's lid 
 photo without a seam), lighter where a closed lid bulges into the light, with the creases of the skin under the
 eye, shaded as a curved lid is, ending in a smooth lash line as dark as the photo's own, softened and given the
 photo's grain. Above, it takes in the photo's fold, which a closed lid stretches smooth (a fold left showing reads
-as an open eye's). The eye below the lid's edge is the photo's, untouched; at the blink's peak the lash line meets
-the lower lid. Stretching the thin strip of skin above the eye instead smeared it into streaks, on glasses and
-deep-set eyes worst.
+as an open eye's), but never the brow. The eye below the lid's edge is the photo's, untouched; at the blink's peak
+the lash line meets the lower lid. All of it is done in the eye's own frame, turned level, so that a tilted head's
+lids close along its eyes. Stretching the thin strip of skin above the eye instead smeared it into streaks, on
+glasses and deep-set eyes worst.
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ LIT_SHARE = 1.0  # how much of a closed lid's bulge takes the lit skin's colour 
 RELIEF = 0.6  # a lid's skin is smoother than the skin under the eye it borrows its relief from
 DARK_LENS = 0.45  # an eye amid surroundings darker than this share of the face's skin ...
 DARK_EYE = 0.6  # ... with nothing in it brighter than this share (no white, no glint) is behind dark glasses
+FRAME_DARK = 0.15  # above the lid, as near the lashes' darkness as this (from the skin's) is a frame or a black brow
 
 
 def behind_dark_lenses(eye: np.ndarray, grey: np.ndarray, skin: float) -> bool:
@@ -69,17 +71,38 @@ def lid_lift(grey: np.ndarray, eye: np.ndarray, lash: float) -> tuple[float, flo
         return 0.0, 0.3 * width
     threshold = dark + 0.3 * (profile[skin_row] - dark)  # nearer the dark: lid shadow is not yet the edge
     edge = skin_row + int(np.argmax(profile[skin_row:] < threshold))
-    upper = np.flatnonzero(profile[:skin_row] < threshold)
+    # (A fold's shadow is not dark enough to end it: the closing lid stretches it smooth; brow_depth bounds it.)
+    upper = np.flatnonzero(profile[:skin_row] < dark + FRAME_DARK * (profile[skin_row] - dark))
     skin = edge - lash - (upper[-1] + 1 if upper.size else 0)
     return float(np.clip(top - (y0 + edge), 0.0, 0.25 * width)), float(np.clip(skin, 2.0, 0.3 * width))
 
 
+def brow_depth(grey: np.ndarray, eye: np.ndarray, brow: np.ndarray) -> float:
+    """How far (pixels) the brow reaches below its landmarks' line (which runs along its top), over the eye's middle:
+    down to where the skin begins again under its darkest row. 0 where no brow stands out."""
+    width = eye[3, 0] - eye[0, 0]
+    cx = (eye[0, 0] + eye[3, 0]) / 2
+    y0 = int(round(float(curve(np.float32([cx]), brow)[0])))
+    y1 = int(np.floor(eye[[1, 2], 1].mean()))
+    x0, x1 = int(cx - 0.25 * width), int(cx + 0.25 * width) + 1
+    if y0 < 0 or x0 < 0 or x1 > grey.shape[1] or y1 - y0 < 3:
+        return 0.0
+    profile = grey[y0:y1, x0:x1].astype(np.float32).mean(1)
+    darkest = int(np.argmin(profile[:max(int(0.4 * width), 2)]))
+    skin = profile[darkest:].max()
+    if skin - profile[darkest] < 10:
+        return 0.0
+    return float(darkest + np.argmax(profile[darkest:] > (profile[darkest] + skin) / 2))
+
+
 @dataclass(frozen=True)
 class Lid:
-    """One upper eyelid: its box, edge, travel, and the photo's skin colour over the eye."""
+    """One upper eyelid, in the eye's own frame: a box turned so that the eye's corners are level (a tilted head's
+    lid closes along the eye, not down the photo's columns, which left straight-sided patches on tilted eyes).
+    Its edge, travel, and the photo's skin colour over the eye are all measured in that box."""
 
-    rows: slice
-    cols: slice
+    to_box: np.ndarray  # (2, 3) affine map from photo to box coordinates
+    back: tuple[slice, slice]  # the photo's rectangle the box lies in
     ys: np.ndarray  # (h, 1) row coordinates of the box
     top: np.ndarray  # (w,) upper lid edge in each column
     reach: np.ndarray  # (w,) how far the edge travels to meet the lower lid
@@ -91,10 +114,25 @@ class Lid:
     across: np.ndarray  # (w,) 1 mid-eye, 0 at its corners: the lid's paint fades out sideways
     rise: np.ndarray  # (w,) 1 mid-eye, 0 at its corners: how much of the fold above the lid takes in
     texture: np.ndarray  # (h, w) the skin under the eye's relief, as a share of its brightness
+    grain: np.ndarray  # (h, w) the photo's grain, turned with the box
 
     @classmethod
-    def build(cls, eye: np.ndarray, image: np.ndarray, grey: np.ndarray, iod: float) -> "Lid":
-        size = image.shape[0]
+    def build(cls, eye: np.ndarray, brow: np.ndarray, image: np.ndarray, grey: np.ndarray, iod: float,
+              look: PhotoLook) -> "Lid":
+        # The eye's frame: the photo turned about the eye's middle until its corners are level, in a square that
+        # holds all the lid is measured from (the fold and brow above, the skin around and under the eye). Its
+        # offset is whole pixels, so an untilted eye's frame is the photo itself, pixel for pixel.
+        photo = image.shape[:2]
+        middle = (eye[0] + eye[3]) / 2
+        half = int(1.6 * np.linalg.norm(eye[3] - eye[0])) + 8
+        tilt = np.degrees(np.arctan2(eye[3, 1] - eye[0, 1], eye[3, 0] - eye[0, 0]))
+        turn = cv2.getRotationMatrix2D((float(middle[0]), float(middle[1])), float(tilt), 1.0)
+        turn[:, 2] += np.round(half - middle)
+        size = 2 * half
+        image = cv2.warpAffine(image, turn, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        grey = cv2.warpAffine(grey, turn, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        eye, brow = (cv2.transform(points[None].astype(np.float64), turn)[0] for points in (eye, brow))
+
         lash = max(0.028 * iod, 1.5)
         lift, skin_h = lid_lift(grey, eye, lash)
         x0, x1 = int(np.floor(eye[0, 0])), int(np.ceil(eye[3, 0])) + 1
@@ -122,27 +160,42 @@ class Lid:
         # The paint fades out over the eye's width's last 15 % at each corner, where the lids meet anyway.
         fade = smoothstep(0.0, 0.15 * width, np.minimum(cols - eye[0, 0], eye[3, 0] - cols))
         texture = _under_eye_relief(grey, slice(y0, y1), slice(x0c, x1c), int(bottom.max() + 0.1 * width))
-        return cls(slice(y0, y1), slice(x0c, x1c), np.arange(y0, y1, dtype=np.float32)[:, None], top[keep],
-                   reach[keep], lash, skin, lit, max(skin_h + 2.0 - 0.5 * lash, 0.0),
+        # The fold the lid takes in ends under the brow, its dome's shape kept.
+        room = (top - 1.5 * lash) - (curve(cols, brow) + brow_depth(grey, eye, brow))
+        rise = across ** 2
+        mid = rise > 0.25
+        crease = min(max(skin_h + 2.0 - 0.5 * lash, 0.0), max(float(np.min(room[mid] / rise[mid])), 0.0))
+
+        to_box = turn - np.array([[0, 0, x0c], [0, 0, y0]])
+        h, w = y1 - y0, x1c - x0c
+        corners = cv2.transform(np.array([[[0, 0], [w, 0], [0, h], [w, h]]], np.float64),
+                                cv2.invertAffineTransform(to_box))[0]
+        (px0, py0), (px1, py1) = np.floor(corners.min(0)) - 1, np.ceil(corners.max(0)) + 2
+        back = (slice(int(max(py0, 0)), int(min(py1, photo[0]))), slice(int(max(px0, 0)), int(min(px1, photo[1]))))
+        grain = cv2.warpAffine(look.grain, to_box, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        return cls(to_box, back, np.arange(y0, y1, dtype=np.float32)[:, None], top[keep],
+                   reach[keep], lash, skin, lit, crease,
                    np.minimum(lashes, skin.mean((0, 1)) * 0.6).astype(np.float32), fade[keep].astype(np.float32),
-                   (across[keep] ** 2).astype(np.float32), texture)
+                   rise[keep].astype(np.float32), texture, grain)
 
     def paint(self, out: np.ndarray, closure: float, look: PhotoLook) -> None:
         """Paint the lid `closure` (0..1) closed into `out` (which the head has not moved: see FaceRig)."""
+        h, w = self.grain.shape
+        region = cv2.warpAffine(out, self.to_box, (w, h), flags=cv2.INTER_LINEAR,
+                                borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
         edge = self.top + closure * self.reach  # where the lashes are now
         start = self.top - 1.5 * self.lash  # the photo's own lash line is covered too
         # Above, the lid takes in the photo's skin up to the next dark thing (a brow, a glasses frame), its fold
-        # with it, which a closing lid stretches smooth; at the eye's corners, where the lid does not move, it
-        # fades out.
+        # with it, which a closing lid stretches smooth, never the brow itself; at the eye's corners, where the lid
+        # does not move, it fades out.
         reach_up = start - self.crease * self.rise * min(1.0, 2 * closure)
         u = (self.ys - reach_up) / np.maximum(edge - reach_up, 1.0)  # 0 where the lid begins, 1 at the lashes
         shade = 1.0 + 0.05 * np.sin(np.pi * np.clip(u, 0, 1)) - 0.16 * smoothstep(0.6, 1.0, u)
-        region = out[self.rows, self.cols].astype(np.float32)
         # Its top is the photo's own skin, turning into the smooth lid under the brow or frame, which stay: all lid
         # from halfway down the fold (a fold left showing reads as an open eye's lid).
         bulge = LIT_SHARE * smoothstep(0.2, 0.6, u)[..., None]
         base = self.skin * (1 - bulge) + self.lit * bulge
-        body = look.paint(base * (shade + self.texture)[..., None], (self.rows, self.cols))
+        body = look.paint(base * (shade + self.texture)[..., None], self.grain)
         fold = self.crease * self.rise * min(1.0, 2 * closure)
         into = smoothstep(reach_up - 1.0, reach_up + 0.5 * fold, self.ys)[..., None]
         colour = region * (1 - into) + body * into
@@ -152,7 +205,16 @@ class Lid:
             1 - smoothstep(edge + 0.3 * self.lash, edge + 0.9 * self.lash, self.ys))
         cover = cover * self.across[None] * min(1.0, 4 * closure)
         cover = cv2.GaussianBlur(cover.astype(np.float32), (0, 0), look.softness * 0.7)
-        out[self.rows, self.cols] = (region + (colour - region) * cover[..., None]).clip(0, 255).astype(np.uint8)
+        # Back into the photo's frame as the lid's colour times its cover, and the cover: what the lid leaves
+        # uncovered is not resampled.
+        cover = cover[..., None]
+        lid = np.concatenate([colour * cover, cover], -1).astype(np.float32)
+        rows, cols = self.back
+        from_back = self.to_box + self.to_box[:, :2] @ np.array([[0, 0, cols.start], [0, 0, rows.start]])
+        lid = cv2.warpAffine(lid, from_back, (cols.stop - cols.start, rows.stop - rows.start),
+                             flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT)
+        under = out[rows, cols].astype(np.float32)
+        out[rows, cols] = (under * (1 - lid[..., 3:]) + lid[..., :3]).clip(0, 255).astype(np.uint8)
 
 
 def _skin_over(image: np.ndarray, opening: np.ndarray, lash: float, width: int, box: tuple[slice, slice],

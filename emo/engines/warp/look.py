@@ -62,9 +62,9 @@ class PhotoLook:
                    np.clip(teeth, 0, 255).astype(np.float32), teeth_shown, float(softness),
                    _grain(grey, lm, iod, softness))
 
-    def paint(self, colour: np.ndarray, region: tuple[slice, slice]) -> np.ndarray:
-        """Painted colours (h, w, 3) with the photo's grain at their place added."""
-        return colour + self.grain[region][..., None] * (colour.mean(-1, keepdims=True) / 128.0).clip(0.3, 1.5)
+    def paint(self, colour: np.ndarray, grain: np.ndarray) -> np.ndarray:
+        """Painted colours (h, w, 3) with `grain` (h, w: the photo's, cut out or warped to their place) added."""
+        return colour + grain[..., None] * (colour.mean(-1, keepdims=True) / 128.0).clip(0.3, 1.5)
 
 
 def _unshown_teeth(skin: np.ndarray, whites: np.ndarray) -> np.ndarray:

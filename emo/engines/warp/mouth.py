@@ -203,7 +203,7 @@ class Mouth:
         width = half * (1 + widen)
         dx = np.broadcast_to(gx - poly[:, 0].mean(), (y1 - y0, x1 - x0))
         inside = self._interior(dx, gy - top_y, np.maximum(bottom_y - top_y, 1e-3), width)
-        inside = cv2.GaussianBlur(self.look.paint(inside, (slice(y0, y1), slice(x0, x1))), (0, 0), soft * 0.7)
+        inside = cv2.GaussianBlur(self.look.paint(inside, self.look.grain[y0:y1, x0:x1]), (0, 0), soft * 0.7)
         alpha = mask * min(open_px / 2.0, 1.0)
         patch = out[y0:y1, x0:x1].astype(np.float32)
         out[y0:y1, x0:x1] = (patch * (1 - alpha) + inside * alpha).clip(0, 255).astype(np.uint8)
