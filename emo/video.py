@@ -13,6 +13,10 @@ from . import ffmpeg
 
 STALL_S = 120.0  # the encoder is killed when no frame arrives for this long (a GPU window takes seconds, not minutes)
 FINISH_S, FINISH_S_PER_S = 30.0, 0.5  # time allowed to finish once the last frame is in: fixed + per second of video
+# Seconds between keyframes. Each keyframe re-encodes the still background, its grain differently (x264's default
+# 10 s made a still backdrop jump 2 grey levels every 10 s); a browser seeking decodes at most this much from the
+# last keyframe, a fraction of a second at these sizes.
+KEYFRAME_S = 20
 
 
 def share_cores_with_the_encoder() -> None:
@@ -35,7 +39,7 @@ def _encoder_args(partial: Path, size: tuple[int, int], fps: int, seconds: float
     return ["-v", "error", "-y", "-protocol_whitelist", "file,pipe",
             "-f", "rawvideo", "-pix_fmt", pixels, "-s", f"{w}x{h}", "-r", str(fps), "-i", "pipe:0",
             "-ss", f"{start:.3f}", "-i", f"file:{audio.resolve()}", "-map", "0:v:0", "-map", "1:a:0",
-            "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p",
+            "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-g", str(fps * KEYFRAME_S), "-pix_fmt", "yuv420p",
             "-c:a", "aac", "-b:a", "160k", "-t", f"{seconds:.3f}", "-movflags", "+faststart", *tags,
             f"file:{partial.resolve()}"]
 
