@@ -255,3 +255,17 @@ def test_the_jaw_opens_along_the_teeths_tips_not_into_the_gaps_between_them():
     grey[115:121, 99:102] = 220
     edge = _teeth_edge(grey, cols, upper, lower, 100.0, 50.0, 100.0)
     assert np.abs(edge[middle] - 115).max() <= 2
+
+
+def test_a_wide_open_mouth_shows_only_the_lower_teeths_tips(portrait):
+    """The lower lip covers most of the lower teeth: down the middle of a wide-open mouth they take at most a sixth
+    of its height (the donor's whole lower teeth, 0.27 of it, read as a grey tray), and they still show."""
+    image, face = portrait
+    mouth = FaceRig(image, face).mouth
+    half = 40.0
+    gap = mouth.interior.aspect * 2 * half  # as wide open as the donor's mouth
+    down = np.arange(0, gap, 0.25, dtype=np.float32)[:, None]
+    light = luma(mouth._interior(np.zeros_like(down), down, np.full_like(down, gap), half)[:, 0])
+    dark, bright = np.percentile(light, [5, 95])
+    teeth = light[len(light) // 2:] > dark + 0.7 * (bright - dark)  # the lower half: tongue, then lower teeth
+    assert 0.03 < teeth.sum() / len(light) < 1 / 6

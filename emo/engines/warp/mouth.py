@@ -10,8 +10,8 @@ teeth the photo shows are covered or uncovered at the sides instead of squeezed.
 What the parted lips show, where the photo has nothing to show, is a real mouth's inside (teeth, tongue, the dark
 behind them: assets/, from a public-domain photo) fitted to the gap and made the photo's own: its darks as dark
 as the photo's nostrils (deeper on a pale face, down to the photo's black point), its teeth as bright as the
-photo's teeth or the whites of its eyes (the lower ones in shadow, darker), its colour turned to
-the photo's lips' hue and saturation (a black-and-white photo gets a grey mouth, a sepia one a sepia mouth), then
+photo's teeth or the whites of its eyes (the lower ones in shadow, darker, only their tips showing over the lower
+lip), its colour turned to the photo's lips' hue and saturation (a black-and-white photo gets a grey mouth, a sepia one a sepia mouth), then
 softened to the photo's sharpness and given its grain. The upper teeth and the lower teeth keep their size as the
 mouth opens and closes; the dark between them takes up the difference. A photo that shows its own upper teeth
 keeps them, and only the inside below them is added.
@@ -38,6 +38,7 @@ WIDEN_STILL = 0.5  # share of the mouth's half-width, about its middle, that rou
 OPEN_PHOTO = 0.06  # inner-lip gap (inter-ocular) from which a photo's mouth counts as open
 DARK_INSIDE = 0.8  # ... if what its lips frame is darker than this share of its lips: a cavity, not teeth
 FLESH_SHADE = 0.75  # the inside of a mouth is in shade: its flesh less saturated than the lips outside
+LOWER_SHOWN = 0.5  # how much of the lower teeth (their tips) shows over the lower lip
 LOWER_SHADE = 0.3  # how much darker (in lightness above the mouth's dark) the lower teeth are than the upper
 SEAM = 0.015  # half the thickness (inter-ocular) of the dark line where closed lips meet
 ASSETS = Path(__file__).parent / "assets"
@@ -214,12 +215,13 @@ class Mouth:
         inner = self.interior
         natural = inner.aspect * 2 * half  # the interior's height at this width, as in its photo
         top = np.minimum(inner.upper_teeth * natural if self.draw_teeth else 0.0, 0.7 * gap)
-        bottom = np.minimum(inner.lower_teeth * natural, np.maximum(gap - top - 0.12 * natural, 0))
+        shown = LOWER_SHOWN * inner.lower_teeth  # the band of the donor's lower teeth that shows over the lip
+        bottom = np.minimum(shown * natural, np.maximum(gap - top - 0.12 * natural, 0))
         middle = np.maximum(gap - top - bottom, 1e-3)
         start = 0.0 if self.draw_teeth else inner.upper_teeth  # a photo with its own upper teeth keeps them
         v = np.where(down < top, inner.upper_teeth * down / np.maximum(top, 1e-3),
                      np.where(down > gap - bottom,
-                              1 - inner.lower_teeth * (gap - down) / np.maximum(bottom, 1e-3),
+                              1 - inner.lower_teeth + shown * (1 - (gap - down) / np.maximum(bottom, 1e-3)),
                               start + (1 - inner.lower_teeth - start) * (down - top) / middle))
         h, w = inner.texture.shape[:2]
         map_x = ((np.clip(dx / half, -1, 1) + 1) / 2 * (w - 1)).astype(np.float32)
