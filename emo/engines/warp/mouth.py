@@ -8,13 +8,13 @@ and opens from there. Rounding draws the corners in and spreading pulls them out
 teeth the photo shows are covered or uncovered at the sides instead of squeezed.
 
 What the parted lips show, where the photo has nothing to show, is a real mouth's inside (teeth, tongue, the dark
-behind them: assets/, from a public-domain photo) fitted to the gap and made the photo's own: its darks as dark
-as the photo's nostrils (deeper on a pale face, down to the photo's black point), its teeth as bright as the
-photo's teeth or the whites of its eyes (the lower ones in shadow, darker, only their tips showing over the lower
-lip), its colour turned to the photo's lips' hue and saturation (a black-and-white photo gets a grey mouth, a sepia one a sepia mouth), then
-softened to the photo's sharpness and given its grain. The upper teeth and the lower teeth keep their size as the
-mouth opens and closes; the dark between them takes up the difference. A photo that shows its own upper teeth
-keeps them, and only the inside below them is added.
+behind them: assets/, from a public-domain photo) fitted to the gap and made the photo's own: its darks as dark as
+the photo's nostrils (deeper on a pale face, down to the photo's black point), its teeth as bright as the photo's
+teeth or the whites of its eyes (the lower ones in shadow, darker, only their tips showing over the lower lip), its
+colour turned to the photo's lips' hue and saturation (a black-and-white photo gets a grey mouth, a sepia one a
+sepia mouth), then softened to the photo's sharpness and given its grain. The upper teeth and the lower teeth keep
+their size as the mouth opens and closes; the dark between them takes up the difference. A photo that shows its own
+upper teeth keeps them, and only the inside below them is added.
 """
 from __future__ import annotations
 
