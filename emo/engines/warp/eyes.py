@@ -26,6 +26,7 @@ BROW_LIFT = 0.05  # inter-ocular distances a brow rises on a held loud note
 LIT = 0.6  # skin darker than this share of the median around the eye is in shadow (or a brow, a frame)
 BRIGHTEST = 1.4  # ... and brighter than this share is no skin
 LIT_SHARE = 1.0  # how much of a closed lid's bulge takes the lit skin's colour rather than its surroundings'
+ROUNDING = 0.2  # how much darker a closed lid is at the eye's corners than mid-eye, as the ball under it turns away
 RELIEF = 0.6  # a lid's skin is smoother than the skin under the eye it borrows its relief from
 DARK_LENS = 0.45  # an eye amid surroundings darker than this share of the face's skin ...
 DARK_EYE = 0.6  # ... with nothing in it brighter than this share (no white, no glint) is behind dark glasses
@@ -112,7 +113,8 @@ class Lid:
     crease: float  # how far above the photo's lash line its lid's fold lies: a closing lid smooths it away
     lashes: np.ndarray  # (3,) the lash line's colour
     across: np.ndarray  # (w,) 1 mid-eye, 0 at its corners: the lid's paint fades out sideways
-    rise: np.ndarray  # (w,) 1 mid-eye, 0 at its corners: how much of the fold above the lid takes in
+    ball: np.ndarray  # (w,) 1 mid-eye, 0 at its corners: the eyeball under the lid, across
+    rise: np.ndarray  # (w,) the same squared: how much of the fold above the lid takes in
     texture: np.ndarray  # (h, w) the skin under the eye's relief, as a share of its brightness
     grain: np.ndarray  # (h, w) the photo's grain, turned with the box
 
@@ -176,7 +178,7 @@ class Lid:
         return cls(to_box, back, np.arange(y0, y1, dtype=np.float32)[:, None], top[keep],
                    reach[keep], lash, skin, lit, crease,
                    np.minimum(lashes, skin.mean((0, 1)) * 0.6).astype(np.float32), fade[keep].astype(np.float32),
-                   rise[keep].astype(np.float32), texture, grain)
+                   across[keep].astype(np.float32), rise[keep].astype(np.float32), texture, grain)
 
     def paint(self, out: np.ndarray, closure: float, look: PhotoLook) -> None:
         """Paint the lid `closure` (0..1) closed into `out` (which the head has not moved: see FaceRig)."""
@@ -190,7 +192,9 @@ class Lid:
         # does not move, it fades out.
         reach_up = start - self.crease * self.rise * min(1.0, 2 * closure)
         u = (self.ys - reach_up) / np.maximum(edge - reach_up, 1.0)  # 0 where the lid begins, 1 at the lashes
+        # Shaded as skin over a ball: a little lighter mid-lid, darker down to the lashes and out to the corners.
         shade = 1.0 + 0.05 * np.sin(np.pi * np.clip(u, 0, 1)) - 0.16 * smoothstep(0.6, 1.0, u)
+        shade = shade * (1 - ROUNDING * (1 - self.ball))
         # Its top is the photo's own skin, turning into the smooth lid under the brow or frame, which stay: all lid
         # from halfway down the fold (a fold left showing reads as an open eye's lid).
         bulge = LIT_SHARE * smoothstep(0.2, 0.6, u)[..., None]
