@@ -13,6 +13,7 @@ from emo.engines import RenderJob, load_engine
 from emo.engines.warp import FaceRig, WarpEngine
 from emo.engines.warp.look import CAVITY, PhotoLook, luma
 from emo.engines.warp.mouth import _teeth_edge
+from emo.engines.warp.shapes import apart
 from emo.face import detect_face
 
 
@@ -269,3 +270,13 @@ def test_a_wide_open_mouth_shows_only_the_lower_teeths_tips(portrait):
     dark, bright = np.percentile(light, [5, 95])
     teeth = light[len(light) // 2:] > dark + 0.7 * (bright - dark)  # the lower half: tongue, then lower teeth
     assert 0.03 < teeth.sum() / len(light) < 1 / 6
+
+
+def test_rounded_lips_part_in_an_oval():
+    """An "oo" parts the lips in an oval, the corners pursed shut; unrounded lips part to a point at the corners."""
+    x = np.linspace(-1, 1, 401)
+    neutral, oval = apart(x, 0.0, 1.0), apart(x, 0.0, 1.0, rounded=1.0)
+    assert oval[np.abs(x) > 0.76].max() == 0 < neutral[(np.abs(x) > 0.76) & (np.abs(x) < 0.99)].min()
+    reach = 0.75  # the oval's half-width
+    at = lambda shape, share: float(np.interp(share, x, shape))
+    assert at(oval, 0.5 * reach) >= 0.85 > at(neutral, 0.5)  # as open halfway out as an ellipse is (0.87)

@@ -37,6 +37,7 @@ class Controls:
     roll: float
     gaze: float = 0.0  # -1..1, the eyes look to the image's left .. right
     brow: float = 0.0  # 0..1
+    rounded: float = 0.0  # 0..1, how rounded the lips are (an "oo"): they part as an oval
 
 
 class FaceRig:
@@ -76,13 +77,15 @@ class FaceRig:
                  gaze: float = 0.0, brow: float = 0.0) -> Controls:
         open_px, close_px = self.mouth.gaps(open_iod)
         return Controls(open_px=open_px, close_px=close_px, widen=SPREAD_WIDEN * spread - ROUND_NARROW * rounded,
-                        blink=blink, yaw=yaw, pitch=pitch, roll=roll, gaze=gaze, brow=brow)
+                        blink=blink, yaw=yaw, pitch=pitch, roll=roll, gaze=gaze, brow=brow, rounded=rounded)
 
     def frame(self, c: Controls) -> np.ndarray:
         # Expression map: source coordinates for each pixel before the head moves.
         roi, m = self.roi, self.mouth
         local_x = cv2.scaleAdd(m.widen_field, c.widen, self.roi_x)  # a * field + coordinates, in one pass
         local_y = cv2.scaleAdd(m.open_field, -c.open_px, self.roi_y)
+        if c.rounded and c.open_px:
+            cv2.scaleAdd(m.round_field, -c.open_px * c.rounded, local_y, dst=local_y)
         if c.gaze:
             cv2.scaleAdd(self.eyes.gaze, c.gaze, local_x, dst=local_x)
         if c.brow:
@@ -110,7 +113,7 @@ class FaceRig:
         layer = cv2.remap(source, head, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         out = self.image.copy()
         out[self.moving] = self.head.composite(layer, self.moving)
-        m.paint(out, c.open_px, c.widen, fwd)
+        m.paint(out, c.open_px, c.widen, c.rounded, fwd)
         return out
 
 

@@ -1,7 +1,8 @@
 """The mouth: fields that open, close and widen it, and a painter for what opening shows, made from the photo.
 
 Opening drops the jaw (the lower lip, the chin) and lifts the upper lip a little, along an almond that is widest
-mid-mouth and shut at the corners. Teeth belong to the skull: when the photo shows its upper teeth the jaw opens
+mid-mouth and shut at the corners; rounded lips (an "oo") part in an oval instead, the upper lip arched, the corners
+pursed. Teeth belong to the skull: when the photo shows its upper teeth the jaw opens
 below their edge, found in the photo column by column, so they stay whole. A photo whose mouth is open (a dark
 cavity between its lips, not a toothy smile) rests closed: the jaw rises until the lower lip meets the upper one,
 and opens from there. Rounding draws the corners in and spreading pulls them out; the middle of the mouth stays, so
@@ -32,6 +33,7 @@ from .look import PhotoLook, to_lab, to_rgb
 from .shapes import apart, arc, curve, sample, smoothstep
 
 LIP_LIFT = 0.2  # share of the mouth's opening made by the upper lip rising; the jaw drops the rest
+ROUND_LIFT = 0.35  # ... when the lips are rounded (an "oo"): the upper lip arches up too
 WIDEST = 0.36  # inner-lip gap of a wide sung "ah", in inter-ocular distances, photo's own gap included
 CORNER_RAMP = 3.0  # how much longer the jaw's drop takes to build up under the mouth corners than mid-mouth
 WIDEN_STILL = 0.5  # share of the mouth's half-width, about its middle, that rounding and spreading leave in place
@@ -120,7 +122,7 @@ class Mouth:
             seam = np.maximum(seam, _teeth_edge(grey, col, upper, lower, mx, half, iod))
         self.centre = np.array([mx, np.interp(mx, col, seam)])
         outline_x = np.linspace(mx - half, mx + half, 24, dtype=np.float32)  # where the opening's outline is drawn
-        self.outline = (outline_x, np.interp(outline_x, col, seam), apart(outline_x, mx, half))
+        self.outline = (outline_x, np.interp(outline_x, col, seam))
         shape = apart(col, mx, half)
         jaw_half = (lm[12, 0] - lm[4, 0]) / 2
         chin = 1 - smoothstep(0.45 * jaw_half, 1.05 * jaw_half, np.abs(col - mx))
@@ -128,15 +130,21 @@ class Mouth:
         fade_end = max(min(lm[CHIN, 1] + 0.55 * iod, image.shape[0] * (1 - EDGE_BAND)), lm[CHIN, 1] + 0.15 * iod)
         below_chin = 1 - smoothstep(lm[CHIN, 1], fade_end, ys)
         lip_depth = max(lm[57, 1] - lm[66, 1], 0.05 * iod)
+        # The upper lip rises only off teeth it does not show: those the photo shows stay with the skull.
+        self.lip_lift, self.round_lift = (LIP_LIFT, ROUND_LIFT) if self.draw_teeth else (0.0, 0.0)
 
-        # Opening, per pixel of gap: how far up (+) each pixel samples the photo. Under the parting the drop grows
-        # from the lips' to the chin's over the lower lip; towards the corners over a longer stretch of skin, so
-        # the corners bend instead of shearing. Above, the upper lip rises (never anything above the nose).
-        t = np.clip((ys - seam) / (lip_depth * (1 + CORNER_RAMP * (1 - shape))), 0, 1)
-        jaw = np.where(ys >= seam, ((1 - t) * shape + t * chin) * below_chin, 0)
-        self.lip_lift = LIP_LIFT if self.draw_teeth else 0.0
-        lift = np.where(ys < seam, shape * smoothstep(lm[33, 1], seam, ys), 0)
-        self.open_field = (((1 - self.lip_lift) * jaw - self.lip_lift * lift) * still).astype(np.float32)
+        def opening(shape: np.ndarray, lip_lift: float) -> np.ndarray:
+            # Per pixel of gap: how far up (+) each pixel samples the photo. Under the parting the drop grows from
+            # the lips' to the chin's over the lower lip; towards the corners over a longer stretch of skin, so the
+            # corners bend instead of shearing. Above, the upper lip rises (never anything above the nose).
+            t = np.clip((ys - seam) / (lip_depth * (1 + CORNER_RAMP * (1 - shape))), 0, 1)
+            jaw = np.where(ys >= seam, ((1 - t) * shape + t * chin) * below_chin, 0)
+            lift = np.where(ys < seam, shape * smoothstep(lm[33, 1], seam, ys), 0)
+            return (((1 - lip_lift) * jaw - lip_lift * lift) * still).astype(np.float32)
+
+        self.open_field = opening(shape, self.lip_lift)
+        # Rounded lips ("oo") part in an oval: what full rounding adds to the opening.
+        self.round_field = opening(apart(col, mx, half, rounded=1.0), self.round_lift) - self.open_field
         # A photo's open mouth has this much less room left: the widest stays natural.
         self.headroom = 1.0 if self.rests_closed else float(np.clip(1 - photo_gap / (WIDEST * iod), 0.4, 1.0))
 
@@ -172,17 +180,19 @@ class Mouth:
 
     # ----------------------------------------------------------------------------------------------- painting
 
-    def paint(self, out: np.ndarray, open_px: float, widen: float, fwd: np.ndarray) -> None:
+    def paint(self, out: np.ndarray, open_px: float, widen: float, rounded: float, fwd: np.ndarray) -> None:
         """Fill the gap the lips opened beyond the photo's, following the head (`fwd`, low-res, 1/LOW scale)."""
         if open_px < 0.5:
             return
         mx, half, size = self.centre[0], self.half, out.shape[0]
-        xs, seam, parted = self.outline
+        xs, seam = self.outline
+        parted = apart(xs, mx, half, rounded)
         gap = open_px * parted
         # The parting's dark line, stretched apart, would outline the opening: the inside covers it.
         cover = min(SEAM * self.iod, 0.25 * open_px) * parted ** 0.5
-        top = np.stack([xs, seam - self.lip_lift * gap - cover], 1)
-        bottom = np.stack([xs, seam + (1 - self.lip_lift) * gap + cover], 1)
+        lift = self.lip_lift + rounded * (self.round_lift - self.lip_lift)
+        top = np.stack([xs, seam - lift * gap - cover], 1)
+        bottom = np.stack([xs, seam + (1 - lift) * gap + cover], 1)
         poly = np.concatenate([top, bottom[::-1]])
         dx = poly[:, 0] - mx
         poly[:, 0] += widen * dx * 0.8 * lip_sides(dx, half)  # as widen_field moves the lips
