@@ -67,6 +67,7 @@ BOX_SPAN = 9  # frames over which the face box's centre is median-filtered (see 
 VOICE_MARGIN = 3  # frames kept clear of the voice when judging the mouth at rest
 BLINK_DROP = 0.8  # eyes whose aspect ratio falls under this share of its usual value are blinking
 BLINK_REFRACTORY = 8  # frames
+LOST_PX = 0.5  # a point followed one frame on and back that lands further than this from its start was lost
 NOSE = [4, 5]  # of the stable points: nose base and bridge, which neither blinks nor the mouth move
 
 # What "good" means, at 512x512 (jitter scales with size).
@@ -235,13 +236,21 @@ def follow(frames: np.ndarray, points: np.ndarray, window: int = 21, levels: int
 
     dlib's landmarks come as whole pixels and wander by themselves (on a still photo moved along a smooth path their
     second difference is 0.4 px for one example and 2 px for the other, in glasses), so detection alone cannot
-    see half-pixel jitter; the optical-flow tracker's own floor on that test is 0.07 px.
+    see half-pixel jitter; the optical-flow tracker's own floor on that test is 0.07 px. A point the flow loses
+    for a frame (followed back it lands more than LOST_PX from where it started: a lid closing over an eye
+    corner) moves with the median of the others instead: on d01 a blink once threw an eye corner 200 px, and
+    the "jitter" was the tracker's.
     """
     greys = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames]
     out = [points.astype(np.float32).reshape(-1, 1, 2)]
+    flow = dict(winSize=(window, window), maxLevel=levels,
+                criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 30, 0.01))
     for prev, nxt in zip(greys[:-1], greys[1:]):
-        moved, _, _ = cv2.calcOpticalFlowPyrLK(prev, nxt, out[-1], None, winSize=(window, window), maxLevel=levels,
-                                               criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 30, 0.01))
+        moved, found, _ = cv2.calcOpticalFlowPyrLK(prev, nxt, out[-1], None, **flow)
+        back, found_back, _ = cv2.calcOpticalFlowPyrLK(nxt, prev, moved, None, **flow)
+        kept = (found[:, 0] == 1) & (found_back[:, 0] == 1) & (np.linalg.norm(back - out[-1], axis=-1)[:, 0] < LOST_PX)
+        if kept.any() and not kept.all():
+            moved[~kept] = out[-1][~kept] + np.median(moved[kept] - out[-1][kept], axis=0)
         out.append(moved)
     return np.stack(out)[:, :, 0]
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib.util
 import sys
 
+import cv2
+import numpy as np
 import pytest
 
 from .conftest import ROOT
@@ -53,3 +55,35 @@ def test_blinks_at_a_natural_rate(measured):
 
 def test_background_holds_still(measured):
     assert measured.background <= 1.0 and measured.missed == 0
+
+
+def _textured_frames(path: np.ndarray, size: int = 160) -> np.ndarray:
+    """A still textured scene moved by `path` ((n, 2) pixels) in each frame."""
+    scene = cv2.GaussianBlur(np.random.default_rng(0).uniform(0, 255, (size, size)).astype(np.float32), (0, 0), 2)
+    scene = cv2.normalize(scene, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+    frames = [cv2.warpAffine(scene, np.float32([[1, 0, dx], [0, 1, dy]]), (size, size), flags=cv2.INTER_LINEAR,
+                             borderMode=cv2.BORDER_REFLECT) for dx, dy in path]
+    return np.stack([cv2.cvtColor(f, cv2.COLOR_GRAY2RGB) for f in frames])
+
+
+def test_the_tracker_sees_real_jitter(quality):
+    """A shake of 1 px every other frame over a smooth path is measured, not smoothed away."""
+    t = np.arange(60)
+    smooth = np.stack([3 * np.sin(t / 9), 2 * np.cos(t / 7)], 1)
+    shaken = smooth + np.stack([(t % 2) * 1.0, np.zeros(60)], 1)
+    points = np.float32([[50, 50], [110, 50], [80, 80], [60, 110], [100, 110]])
+    steady, shaky = (quality.second_difference(quality.follow(_textured_frames(p), points)).mean()
+                     for p in (smooth, shaken))
+    assert steady < 0.1 and shaky > 1.5  # a 1 px zig-zag has a second difference of 2
+
+
+def test_a_point_covered_for_a_moment_moves_with_the_others(quality):
+    """A dark bar over one point for 3 frames (a lid over an eye corner): the flow loses it, and it goes on
+    with the rest instead of being thrown off."""
+    t = np.arange(40)
+    frames = _textured_frames(np.stack([t * 0.3, t * 0.1], 1))
+    frames[20:23, 40:60, 40:75] = 20
+    points = np.float32([[50, 50], [110, 50], [80, 80], [60, 110], [100, 110]])
+    followed = quality.follow(frames, points)
+    expected = points + np.stack([t * 0.3, t * 0.1], 1)[:, None]
+    assert np.abs(followed - expected).max() < 1.0
