@@ -14,7 +14,9 @@ from emo.engines.warp import FaceRig, WarpEngine
 from emo.engines.warp.look import CAVITY, PhotoLook, luma
 from emo.engines.warp.mouth import _teeth_edge
 from emo.engines.warp.shapes import apart
-from emo.face import detect_face
+from emo.face import check_photo, crop_portrait, detect_face
+
+from .conftest import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -280,3 +282,20 @@ def test_rounded_lips_part_in_an_oval():
     reach = 0.75  # the oval's half-width
     at = lambda shape, share: float(np.interp(share, x, shape))
     assert at(oval, 0.5 * reach) >= 0.85 > at(neutral, 0.5)  # as open halfway out as an ellipse is (0.87)
+
+
+def test_the_painted_upper_teeth_show_once():
+    """A photo that shows no teeth gets the donor's upper teeth at the top of its opening, once: below them the
+    inside went on from the donor's top again, a second, squeezed row of teeth (grey stacked slabs)."""
+    rgb, face = check_photo(ROOT / "examples" / "grace_hopper.jpg")
+    image, face = crop_portrait(rgb, face, 256)
+    mouth = FaceRig(image, face).mouth
+    assert mouth.draw_teeth
+    half = 40.0
+    gap = mouth.interior.aspect * 2 * half
+    down = np.arange(0, gap, 0.25, dtype=np.float32)[:, None]
+    light = luma(mouth._interior(np.zeros_like(down), down, np.full_like(down, gap), half)[:, 0])
+    dark, bright = np.percentile(light, [5, 95])
+    teeth = light > dark + 0.5 * (bright - dark)
+    run = int(np.argmax(~teeth))  # the bright run from the top: the teeth
+    assert teeth[0] and run <= 1.2 * mouth.interior.upper_teeth * len(light)

@@ -228,11 +228,10 @@ class Mouth:
         shown = LOWER_SHOWN * inner.lower_teeth  # the band of the donor's lower teeth that shows over the lip
         bottom = np.minimum(shown * natural, np.maximum(gap - top - 0.12 * natural, 0))
         middle = np.maximum(gap - top - bottom, 1e-3)
-        start = 0.0 if self.draw_teeth else inner.upper_teeth  # a photo with its own upper teeth keeps them
         v = np.where(down < top, inner.upper_teeth * down / np.maximum(top, 1e-3),
                      np.where(down > gap - bottom,
                               1 - inner.lower_teeth + shown * (1 - (gap - down) / np.maximum(bottom, 1e-3)),
-                              start + (1 - inner.lower_teeth - start) * (down - top) / middle))
+                              inner.upper_teeth + (1 - inner.lower_teeth - inner.upper_teeth) * (down - top) / middle))
         h, w = inner.texture.shape[:2]
         map_x = ((np.clip(dx / half, -1, 1) + 1) / 2 * (w - 1)).astype(np.float32)
         map_y = (np.clip(v, 0, 1) * (h - 1)).astype(np.float32)
