@@ -299,3 +299,18 @@ def test_the_painted_upper_teeth_show_once():
     teeth = light > dark + 0.5 * (bright - dark)
     run = int(np.argmax(~teeth))  # the bright run from the top: the teeth
     assert teeth[0] and run <= 1.2 * mouth.interior.upper_teeth * len(light)
+
+
+def test_pale_lips_pressed_shut_are_not_taken_for_teeth(portrait):
+    """Between pale, closed lips the landmarks' inner polygon holds lip: light, but red. Taken for teeth, it
+    turned every painted tooth pink (d01); a smile's real teeth still count, in colour and in grey."""
+    image, face = portrait
+    assert PhotoLook.of(image, face).teeth_shown  # Collins smiles with her teeth
+    shut = image.copy()
+    lips = PhotoLook.of(image, face).lips
+    inner = np.round(face.landmarks[60:68]).astype(np.int32)
+    cv2.fillPoly(shut, [inner], tuple(float(v) for v in np.clip(lips * 1.15, 0, 255)))  # pale pink lip, no teeth
+    look = PhotoLook.of(shut, face)
+    assert not look.teeth_shown and look.teeth[0] - look.teeth[2] < 40  # ivory, not pink
+    grey = np.dstack([cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)] * 3)
+    assert PhotoLook.of(grey, face).teeth_shown

@@ -17,6 +17,7 @@ from ...face import EYE_L, EYE_R, LIPS_INNER, LIPS_OUTER, Face
 
 GRAIN_SEED = 7  # the painted grain is a fixed texture: the same photo gets the same video
 CAVITY = 0.25  # a mouth's darks lie at most this far from the photo's black point up to its skin
+TEETH_RED = 0.7  # what a photo's lips frame counts as teeth when less red (Lab a) than this share of its lips
 TEETH_SHADE = 0.9  # teeth inside a mouth are this much darker than in the open
 TEETH_CAST = (0.1, 0.4)  # share of the skin's red-green and blue-yellow (Lab a, b) that teeth it does not show take:
 # teeth are ivory, not pink
@@ -50,7 +51,11 @@ class PhotoLook:
         black = float(np.percentile(grey, 1))
         deepest = black + CAVITY * (float(luma(skin)) - black)
         dark = dark * min(1.0, deepest / max(float(luma(dark)), 1.0))
-        light = inner[luma(inner) > 0.8 * luma(skin)] if len(inner) else inner
+        # Teeth are light and, in a colour photo, far less red than the lips (pale lips pressed shut are light too).
+        light = inner
+        if len(inner):
+            red = to_lab(lips_colour)[1]
+            light = inner[(luma(inner) > 0.8 * luma(skin)) & ((to_lab(inner)[:, 1] < TEETH_RED * red) | (red < 8))]
         teeth_shown = len(inner) > 20 and len(light) > 0.3 * len(inner)
         if teeth_shown:
             teeth = np.percentile(light, 60, axis=0).astype(np.float32)
