@@ -314,3 +314,11 @@ def test_pale_lips_pressed_shut_are_not_taken_for_teeth(portrait):
     assert not look.teeth_shown and look.teeth[0] - look.teeth[2] < 40  # ivory, not pink
     grey = np.dstack([cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)] * 3)
     assert PhotoLook.of(grey, face).teeth_shown
+
+
+def test_painted_edges_are_as_soft_as_the_photos_own(portrait):
+    """The softness painted edges get is measured on the photo's own edges: a photo blurred further gets softer
+    paint (its pixel count, all the old estimate looked at, is the same)."""
+    image, face = portrait
+    soft = [PhotoLook.of(cv2.GaussianBlur(image, (0, 0), s) if s else image, face).softness for s in (0, 1.0, 2.0)]
+    assert soft[0] < soft[1] < soft[2] and 1.7 < soft[2] < 2.3, soft
