@@ -24,7 +24,7 @@ def lens(x: np.ndarray, centre: float, half_width: float) -> np.ndarray:
 def apart(x: np.ndarray, centre: float, half_width: float, rounded: float = 0.0) -> np.ndarray:
     """How far parted lips are at x, 0..1: full mid-mouth, closing to a point at the corners (+-half_width); rounded
     lips (`rounded` 1, an "oo") part in an oval, the corners pursed shut."""
-    return np.clip(1 - ((x - centre) / (half_width * (1 - 0.25 * rounded))) ** 2, 0, 1) ** (0.8 - 0.3 * rounded)
+    return np.clip(1 - ((x - centre) / (half_width * (1 - 0.25 * rounded))) ** 2, 0, 1) ** (0.8 - 0.2 * rounded)
 
 
 def curve(xs: np.ndarray, pts: np.ndarray) -> np.ndarray:
