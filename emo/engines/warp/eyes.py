@@ -23,7 +23,7 @@ from .shapes import arc, curve, lens, smoothstep
 
 GAZE_REACH = 0.09  # the widest look aside, as a share of the eye's width
 BROW_LIFT = 0.05  # inter-ocular distances a brow rises on a held loud note
-LIT = 0.6  # skin darker than this share of the median around the eye is in shadow (or a brow, a frame)
+LIT = 0.45  # darker than this share of the median around the eye is a brow, lashes, a frame: the lit lid leaves it out
 BRIGHTEST = 1.4  # ... and brighter than this share is no skin
 LIT_SHARE = 1.0  # how much of a closed lid's bulge takes the lit skin's colour rather than its surroundings'
 ROUNDING = 0.2  # how much darker a closed lid is at the eye's corners than mid-eye, as the ball under it turns away
@@ -109,7 +109,7 @@ class Lid:
     reach: np.ndarray  # (w,) how far the edge travels to meet the lower lid
     lash: float  # thickness of the lash line
     skin: np.ndarray  # (h, w, 3) the colour the skin around the eye has, carried smoothly over the eye
-    lit: np.ndarray  # (h, w, 3) the same of its lit skin only
+    lit: np.ndarray  # (h, w, 3) the same without the brows, lashes and frames
     crease: float  # how far above the photo's lash line its lid's fold lies: a closing lid smooths it away
     lashes: np.ndarray  # (3,) the lash line's colour
     across: np.ndarray  # (w,) 1 mid-eye, 0 at its corners: the lid's paint fades out sideways
@@ -149,8 +149,8 @@ class Lid:
         x0c, x1c = max(x0, 0), min(x1, size)
         keep = slice(x0c - x0, x1c - x0)
         # The lid's colour: the skin around the eye carried over it (a deep-set eye's shadow and all), so it meets
-        # the photo without a seam on any side; lower, where a closed lid bulges into the light, partly the lit
-        # skin around the eye, its shadows left out.
+        # the photo without a seam on any side; lower, where a closed lid bulges into the light, the skin around the
+        # eye without its brows and lashes (a deep socket's shade kept: left out, lids were light eggs in it).
         opening = np.concatenate([np.stack([cols, top], 1), np.stack([cols, bottom], 1)[::-1]])
         box = (slice(y0, y1), slice(x0c, x1c))
         skin = _skin_over(image, opening, lash, width, box)
