@@ -49,6 +49,16 @@ def behind_dark_lenses(eye: np.ndarray, grey: np.ndarray, skin: float) -> bool:
                 and np.percentile(grey[inside > 0], 90) < DARK_EYE * skin)
 
 
+def _down_the_middle(grey: np.ndarray, eye: np.ndarray, y0: int, y1: int) -> np.ndarray | None:
+    """Mean brightness of rows y0..y1 over the middle half of the eye's width; None where they leave the photo."""
+    width = eye[3, 0] - eye[0, 0]
+    cx = (eye[0, 0] + eye[3, 0]) / 2
+    x0, x1 = int(cx - 0.25 * width), int(cx + 0.25 * width) + 1
+    if y0 < 0 or x0 < 0 or y1 > grey.shape[0] or x1 > grey.shape[1]:
+        return None
+    return grey[y0:y1, x0:x1].astype(np.float32).mean(1)
+
+
 def lid_lift(grey: np.ndarray, eye: np.ndarray, lash: float) -> tuple[float, float]:
     """Where the upper lid's edge really is and how much plain lid skin lies above it, down the eye's middle.
 
@@ -58,13 +68,11 @@ def lid_lift(grey: np.ndarray, eye: np.ndarray, lash: float) -> tuple[float, flo
     """
     width = eye[3, 0] - eye[0, 0]
     top, bottom = eye[[1, 2], 1].mean(), eye[[4, 5], 1].mean()
-    cx = (eye[0, 0] + eye[3, 0]) / 2
     y0, y1 = int(np.floor(top - 0.6 * width)), int(np.ceil(bottom)) + 1
-    x0, x1 = int(cx - 0.25 * width), int(cx + 0.25 * width) + 1
     above = int(np.ceil(top)) - y0  # rows strictly above the landmarks' edge
-    if y0 < 0 or x0 < 0 or y1 > grey.shape[0] or x1 > grey.shape[1] or above < 2:
+    profile = _down_the_middle(grey, eye, y0, y1)
+    if profile is None or above < 2:
         return 0.0, 0.3 * width
-    profile = grey[y0:y1, x0:x1].astype(np.float32).mean(1)
     near = above - int(0.3 * width)  # the edge is looked for this close above the landmarks only
     skin_row = near + int(np.argmax(profile[near:above]))
     dark = profile[skin_row:].min()
@@ -82,13 +90,11 @@ def brow_depth(grey: np.ndarray, eye: np.ndarray, brow: np.ndarray) -> float:
     """How far (pixels) the brow reaches below its landmarks' line (which runs along its top), over the eye's middle:
     down to where the skin begins again under its darkest row. 0 where no brow stands out."""
     width = eye[3, 0] - eye[0, 0]
-    cx = (eye[0, 0] + eye[3, 0]) / 2
-    y0 = int(round(float(curve(np.float32([cx]), brow)[0])))
+    y0 = int(round(float(curve(np.float32([(eye[0, 0] + eye[3, 0]) / 2]), brow)[0])))
     y1 = int(np.floor(eye[[1, 2], 1].mean()))
-    x0, x1 = int(cx - 0.25 * width), int(cx + 0.25 * width) + 1
-    if y0 < 0 or x0 < 0 or x1 > grey.shape[1] or y1 - y0 < 3:
+    profile = _down_the_middle(grey, eye, y0, y1) if y1 - y0 >= 3 else None
+    if profile is None:
         return 0.0
-    profile = grey[y0:y1, x0:x1].astype(np.float32).mean(1)
     darkest = int(np.argmin(profile[:max(int(0.4 * width), 2)]))
     skin = profile[darkest:].max()
     if skin - profile[darkest] < 10:
@@ -113,8 +119,8 @@ class Lid:
     crease: float  # how far above the photo's lash line its lid's fold lies: a closing lid smooths it away
     lashes: np.ndarray  # (3,) the lash line's colour
     across: np.ndarray  # (w,) 1 mid-eye, 0 at its corners: the lid's paint fades out sideways
-    ball: np.ndarray  # (w,) 1 mid-eye, 0 at its corners: the eyeball under the lid, across
-    rise: np.ndarray  # (w,) the same squared: how much of the fold above the lid takes in
+    ball: np.ndarray  # (w,) 1 mid-eye, 0 at its corners: the eyeball under the lid, across (squared: how much of
+    # the fold above the lid it takes in)
     texture: np.ndarray  # (h, w) the skin under the eye's relief, as a share of its brightness
     grain: np.ndarray  # (h, w) the photo's grain, turned with the box
 
@@ -178,7 +184,7 @@ class Lid:
         return cls(to_box, back, np.arange(y0, y1, dtype=np.float32)[:, None], top[keep],
                    reach[keep], lash, skin, lit, crease,
                    np.minimum(lashes, skin.mean((0, 1)) * 0.6).astype(np.float32), fade[keep].astype(np.float32),
-                   across[keep].astype(np.float32), rise[keep].astype(np.float32), texture, grain)
+                   across[keep].astype(np.float32), texture, grain)
 
     def paint(self, out: np.ndarray, closure: float, look: PhotoLook) -> None:
         """Paint the lid `closure` (0..1) closed into `out` (which the head has not moved: see FaceRig)."""
@@ -190,7 +196,8 @@ class Lid:
         # Above, the lid takes in the photo's skin up to the next dark thing (a brow, a glasses frame), its fold
         # with it, which a closing lid stretches smooth, never the brow itself; at the eye's corners, where the lid
         # does not move, it fades out.
-        reach_up = start - self.crease * self.rise * min(1.0, 2 * closure)
+        fold = self.crease * self.ball ** 2 * min(1.0, 2 * closure)
+        reach_up = start - fold
         u = (self.ys - reach_up) / np.maximum(edge - reach_up, 1.0)  # 0 where the lid begins, 1 at the lashes
         # Shaded as skin over a ball: a little lighter mid-lid, darker down to the lashes and out to the corners.
         shade = 1.0 + 0.05 * np.sin(np.pi * np.clip(u, 0, 1)) - 0.16 * smoothstep(0.6, 1.0, u)
@@ -200,7 +207,6 @@ class Lid:
         bulge = LIT_SHARE * smoothstep(0.2, 0.6, u)[..., None]
         base = self.skin * (1 - bulge) + self.lit * bulge
         body = look.paint(base * (shade + self.texture)[..., None], self.grain)
-        fold = self.crease * self.rise * min(1.0, 2 * closure)
         into = smoothstep(reach_up - 1.0, reach_up + 0.5 * fold, self.ys)[..., None]
         colour = region * (1 - into) + body * into
         lash = np.exp(-0.5 * ((self.ys - edge) / (0.45 * self.lash)) ** 2)[..., None] * min(1.0, 3 * closure)

@@ -2,9 +2,9 @@
 
 Every colour is taken from the photo and only darkened or lightened, never tinted: the mouth's dark comes from the
 nostrils (deeper where they are pale, as far as the photo's black point allows), its teeth from the teeth the photo
-shows or else as light as the whites of the eyes, its tongue and inner lips from the lips, a closed lid from the skin
-above the eye. A black-and-white photo therefore paints grey, a faded
-sepia scan sepia. Painted areas also get the photo's softness (an enlarged photo is soft) and its grain.
+shows or else as light as the whites of the eyes, its tongue and inner lips from the lips, a closed lid from the
+skin above the eye. A black-and-white photo therefore paints grey, a faded sepia scan sepia. Painted areas also get
+the photo's softness (measured on its own edges) and its grain.
 """
 from __future__ import annotations
 
@@ -142,14 +142,13 @@ def _softness(grey: np.ndarray, lm: np.ndarray, pixel_scale: float) -> float:
     x1, y1 = lm.max(0).astype(int)
     patch = grey[y0:y1, x0:x1]
     edges = cv2.Canny(patch.astype(np.uint8), 40, 100) > 0 if patch.size else np.zeros((0, 0), bool)
-    if edges.sum() < 100:
-        return max(0.6, 0.5 * pixel_scale)
+    ratio = np.zeros(0, np.float32)
+    if edges.sum() >= 100:
+        def gradient(image: np.ndarray) -> np.ndarray:
+            return np.hypot(cv2.Sobel(image, cv2.CV_32F, 1, 0), cv2.Sobel(image, cv2.CV_32F, 0, 1))[edges]
 
-    def gradient(image: np.ndarray) -> np.ndarray:
-        return np.hypot(cv2.Sobel(image, cv2.CV_32F, 1, 0), cv2.Sobel(image, cv2.CV_32F, 0, 1))[edges]
-
-    ratio = gradient(patch) / np.maximum(gradient(cv2.GaussianBlur(patch, (0, 0), EDGE_PROBE)), 1e-3)
-    ratio = ratio[ratio > 1.01]
+        ratio = gradient(patch) / np.maximum(gradient(cv2.GaussianBlur(patch, (0, 0), EDGE_PROBE)), 1e-3)
+        ratio = ratio[ratio > 1.01]
     if ratio.size < 50:
         return max(0.6, 0.5 * pixel_scale)
     return float(np.clip(np.median(EDGE_PROBE / np.sqrt(ratio ** 2 - 1)), 0.6, 3.0))

@@ -2,11 +2,11 @@
 
 Opening drops the jaw (the lower lip, the chin) and lifts the upper lip a little, along an almond that is widest
 mid-mouth and shut at the corners; rounded lips (an "oo") part in an oval instead, the upper lip arched, the corners
-pursed. Teeth belong to the skull: when the photo shows its upper teeth the jaw opens
-below their edge, found in the photo column by column, so they stay whole. A photo whose mouth is open (a dark
-cavity between its lips, not a toothy smile) rests closed: the jaw rises until the lower lip meets the upper one,
-and opens from there. Rounding draws the corners in and spreading pulls them out; the middle of the mouth stays, so
-teeth the photo shows are covered or uncovered at the sides instead of squeezed.
+pursed. Teeth belong to the skull: when the photo shows its upper teeth the jaw opens below their edge, found in the
+photo column by column, so they stay whole. A photo whose mouth is open (a dark cavity between its lips, not a
+toothy smile) rests closed: the jaw rises until the lower lip meets the upper one, and opens from there. Rounding
+draws the corners in and spreading pulls them out; the middle of the mouth stays, so teeth the photo shows are
+covered or uncovered at the sides instead of squeezed.
 
 What the parted lips show, where the photo has nothing to show, is a real mouth's inside (teeth, tongue, the dark
 behind them: assets/, from a public-domain photo) fitted to the gap and made the photo's own: its darks as dark as
