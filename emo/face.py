@@ -56,6 +56,9 @@ EDGE_NOTICE = Message("face.edge")
 # Points that must lie inside the photo: eyes, nose, mouth and the jaw below the cheekbones. The brows and the
 # jaw's ends by the ears may be cut, as in a close-up selfie; the missing border is filled in.
 CORE_POINTS = np.r_[3:14, 27:68]
+# ... but the jaw's sides by the cheeks may reach this share of the face's width past the edge: a tight crop (a
+# phone's portrait, a cropped press photo) cuts the cheek's outline, and the fill stands in for that sliver.
+JAW_SIDES, JAW_SIDE_SLACK = [3, 4, 12, 13], 0.05
 
 
 def several_notice(count: int) -> Message:
@@ -185,7 +188,9 @@ def check_face(face: Face, shape: tuple[int, ...]) -> tuple[str, ...]:
     """Raise a FaceError if this face (in an image of `shape`) cannot be animated well; else the notices it needs."""
     height, width = shape[:2]
     x, y = face.landmarks[:, 0], face.landmarks[:, 1]
-    inside = (x >= 0) & (y >= 0) & (x <= width - 1) & (y <= height - 1)
+    slack = np.zeros(len(x))
+    slack[JAW_SIDES] = JAW_SIDE_SLACK * face.width
+    inside = (x >= -slack) & (y >= -slack) & (x <= width - 1 + slack) & (y <= height - 1 + slack)
     if not inside[CORE_POINTS].all():
         raise FaceError(CUT_OFF)  # first: a cut face also measures narrow and turned
     if face.width < MIN_FACE_PX:

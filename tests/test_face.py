@@ -130,6 +130,17 @@ def test_a_close_up_cut_by_the_frame_is_accepted_when_its_core_is_inside():
     assert in_frame.notices == (EDGE_NOTICE,)
 
 
+def test_a_tight_crop_cutting_the_cheek_is_accepted():
+    """A real press photo cropped through the cheek: the jaw's outline runs a few pixels past the edge (the old
+    check refused it as cut off); eyes, nose, mouth and chin are inside. Framed with the sliver filled in."""
+    rgb, face = check_photo(ROOT / "tests" / "data" / "whitehouse_tight_crop.jpg")
+    outside = face.landmarks[:, 0] < 0
+    assert outside[face_mod.JAW_SIDES].any()
+    assert not outside[face_mod.CORE_POINTS][~np.isin(face_mod.CORE_POINTS, face_mod.JAW_SIDES)].any()
+    _, in_frame = crop_portrait(rgb, face)
+    assert in_frame.notices == (EDGE_NOTICE,)
+
+
 @pytest.mark.parametrize("where", ["left", "chin"])
 def test_face_cut_off_by_the_border(where):
     assert refusal(images.cut_off_face()[where]) == CUT_OFF
