@@ -46,6 +46,20 @@ def test_an_open_mouthed_photo_rests_closed_and_opens_from_there(speaking):
     assert opening(rest) < opening(half) < opening(wide)
 
 
+def test_an_open_mouthed_photos_shut_lips_meet_in_a_thin_line(speaking):
+    """The lips close over all the opening the photo shows, not only between the inner-lip landmarks (which lie on
+    the teeth and short of the corners): what they missed stayed as a dark band 4-7 rows thick between the lips."""
+    rig, portrait, face = speaking
+    rest = rig.frame(rig.controls(0.0, 0, 0, 0, 0, 0, 0))
+    lm = face.landmarks
+    inset = 0.15 * (lm[54, 0] - lm[48, 0])
+    cols = slice(int(lm[48, 0] + inset), int(lm[54, 0] - inset))
+    rows = slice(int(lm[50:53, 1].min()), int(lm[56:59, 1].max()) + 1)
+    grey = cv2.cvtColor(rest, cv2.COLOR_RGB2GRAY)[rows, cols].astype(float)
+    dark_rows = (grey < 0.6 * np.dot(rig.look.lips, [0.299, 0.587, 0.114])).sum(0)
+    assert np.median(dark_rows) <= 3 and dark_rows.max() <= 5, dark_rows
+
+
 def test_a_smiling_photo_keeps_its_smile_at_rest():
     rig, portrait, face = rig_for(ROOT / "examples" / "eileen_collins.jpg")
     assert not rig.mouth.rests_closed  # teeth, not a cavity, between the lips

@@ -114,6 +114,8 @@ class FaceRig:
         out = self.image.copy()
         out[self.moving] = self.head.composite(layer, self.moving)
         m.paint(out, c.open_px, c.widen, c.rounded, fwd)
+        if c.close_px > 0:
+            m.seal(out, c.close_px, c.widen, fwd)
         return out
 
 

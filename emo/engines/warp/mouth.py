@@ -4,9 +4,9 @@ Opening drops the jaw (the lower lip, the chin) and lifts the upper lip a little
 mid-mouth and shut at the corners; rounded lips (an "oo") part in an oval instead, the upper lip arched, the corners
 pursed. Teeth belong to the skull: when the photo shows its upper teeth the jaw opens below their edge, found in the
 photo column by column, so they stay whole. A photo whose mouth is open (a dark cavity between its lips, not a
-toothy smile) rests closed: the jaw rises until the lower lip meets the upper one, and opens from there. Rounding
-draws the corners in and spreading pulls them out; the middle of the mouth stays, so teeth the photo shows are
-covered or uncovered at the sides instead of squeezed.
+toothy smile) rests closed: the jaw rises and the upper lip comes down over the teeth until they meet in a soft
+dark line, and opens from there. Rounding draws the corners in and spreading pulls them out; the middle of the
+mouth stays, so teeth the photo shows are covered or uncovered at the sides instead of squeezed.
 
 What the parted lips show, where the photo has nothing to show, is a real mouth's inside (teeth, tongue, the dark
 behind them: assets/, from a public-domain photo) fitted to the gap and made the photo's own: its darks as dark as
@@ -26,14 +26,16 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from scipy.ndimage import gaussian_filter1d, median_filter
 
-from ...face import CHIN, EDGE_BAND, LIPS_INNER
+from ...face import CHIN, EDGE_BAND, LIPS_INNER, LIPS_OUTER
 from .head import LOW
-from .look import PhotoLook, to_lab, to_rgb
+from .look import TEETH_RED, PhotoLook, luma, to_lab, to_rgb
 from .shapes import apart, arc, curve, sample, smoothstep
 
 LIP_LIFT = 0.2  # share of the mouth's opening made by the upper lip rising; the jaw drops the rest
 ROUND_LIFT = 0.35  # ... when the lips are rounded (an "oo"): the upper lip arches up too
+CLOSE_LIFT = 0.3  # share of an open photo's gap its upper lip closes, down over its teeth; the jaw rises the rest
 WIDEST = 0.36  # inner-lip gap of a wide sung "ah", in inter-ocular distances, photo's own gap included
 CORNER_RAMP = 3.0  # how much longer the jaw's drop takes to build up under the mouth corners than mid-mouth
 WIDEN_STILL = 0.5  # share of the mouth's half-width, about its middle, that rounding and spreading leave in place
@@ -42,7 +44,10 @@ DARK_INSIDE = 0.8  # ... if what its lips frame is darker than this share of its
 FLESH_SHADE = 0.75  # the inside of a mouth is in shade: its flesh less saturated than the lips outside
 LOWER_SHOWN = 0.5  # how much of the lower teeth (their tips) shows over the lower lip
 LOWER_SHADE = 0.3  # how much darker (in lightness above the mouth's dark) the lower teeth are than the upper
+OPENING_DARK = 0.6  # what an open photo's lips frame is darker than this share of the lips (its cavity) ...
+TEETH_LIGHT = 1.2  # ... or lighter than this share and less red than the lips (its teeth)
 SEAM = 0.015  # half the thickness (inter-ocular) of the dark line where closed lips meet
+SEAL_DARK = 0.6  # how dark that line is where an open photo's lips shut, as a share of the mouth's dark
 ASSETS = Path(__file__).parent / "assets"
 
 
@@ -115,6 +120,9 @@ class Mouth:
         # An open mouth (a cavity or tongue between the lips) rests closed; a smile showing its teeth keeps it.
         self.rests_closed = photo_gap > OPEN_PHOTO * iod and inside < DARK_INSIDE * lips_luma
         self.photo_gap = photo_gap if self.rests_closed else 0.0
+        # Closing goes a little past the lips' edges as they press.
+        self.press = 1 + max(2.0, 0.03 * iod) / max(photo_gap, 1e-3)
+        self.seam = np.zeros((0, 2), np.float32)
         parted = photo_gap > 0.05 * iod
         self.draw_teeth = not parted  # a photo with parted lips shows its own teeth (or their absence)
         seam = (upper + lower) / 2
@@ -157,12 +165,23 @@ class Mouth:
             # what lay beyond them stayed open at the corners.
             upper = arc(col, lm[[48, 61, 62, 63, 54]])
             lower = arc(col, lm[[48, 67, 66, 65, 54]])
+            # ... and wherever else the photo shows the opening (its dark, its teeth): the inner-lip landmarks often
+            # lie on the teeth or short of the corners, and what they missed stayed as dark wedges and teeth at the
+            # shut lips' seam.
+            top, bottom = _opening_rows(image, lm, col, look)
+            upper, lower = np.fmin(upper, top), np.fmax(lower, bottom)
+            # Smooth along the mouth: a column's jump (a tooth's gap, a glint) would cut the lips into strips.
+            span = max(int(0.15 * half) | 1, 3)
+            upper, lower = (gaussian_filter1d(median_filter(edge, span, mode="nearest"), span / 4, mode="nearest")
+                            for edge in (upper, lower))
             share = np.maximum(lower - upper, 0) / max(photo_gap, 1e-3)
-            middle = (upper + lower) / 2
+            meet = upper + CLOSE_LIFT * (lower - upper)
             t = np.clip((ys - lower) / (lip_depth * (1 + CORNER_RAMP * (1 - shape))), 0, 1)
-            rise = np.where(ys >= middle, ((1 - t) * share + t * chin) * below_chin, 0)
-            fall = np.where(ys < middle, share * smoothstep(lm[33, 1], middle, ys), 0)
-            self.close_field = (0.5 * (rise - fall) * still).astype(np.float32)
+            rise = np.where(ys >= meet, ((1 - t) * share + t * chin) * below_chin, 0)
+            fall = np.where(ys < meet, share * smoothstep(lm[33, 1], meet, ys), 0)
+            self.close_field = (((1 - CLOSE_LIFT) * rise - CLOSE_LIFT * fall) * still).astype(np.float32)
+            inside = (col > lm[48, 0]) & (col < lm[54, 0])
+            self.seam = np.stack([col[inside], meet[inside]], 1)  # where the shut lips meet (see seal)
 
         # Lip width: the corners move (spread widens, rounding narrows), the middle of the mouth stays.
         dx, dy = xs - self.centre[0], ys - self.centre[1]
@@ -174,9 +193,7 @@ class Mouth:
         if not self.rests_closed:
             return open_iod * self.iod * self.headroom, 0.0
         target = open_iod * self.iod
-        # Closing goes a little past the landmarks' lip edges (a few pixels of teeth sit on them) as lips press.
-        press = 1 + max(2.0, 0.03 * self.iod) / max(self.photo_gap, 1e-3)
-        return max(target - self.photo_gap, 0.0), max(self.photo_gap - target, 0.0) * press
+        return max(target - self.photo_gap, 0.0), max(self.photo_gap - target, 0.0) * self.press
 
     # ----------------------------------------------------------------------------------------------- painting
 
@@ -219,6 +236,31 @@ class Mouth:
         patch = out[y0:y1, x0:x1].astype(np.float32)
         out[y0:y1, x0:x1] = (patch * (1 - alpha) + inside * alpha).clip(0, 255).astype(np.uint8)
 
+    def seal(self, out: np.ndarray, close_px: float, widen: float, fwd: np.ndarray) -> None:
+        """The soft dark line between an open photo's lips as they shut (`close_px` of the way), following the head:
+        where the closing field turns from one lip to the other it cuts, a jagged edge at the pixel scale."""
+        shut = close_px / max(self.photo_gap * self.press, 1e-3)
+        strength = SEAL_DARK * smoothstep(0.5, 1.0, shut)
+        if strength <= 0 or len(self.seam) < 2:
+            return
+        line = self.seam.copy()
+        dx = line[:, 0] - self.centre[0]
+        line[:, 0] += widen * dx * 0.8 * lip_sides(dx, self.half)
+        line += sample(fwd, line / LOW)
+        width = SEAM * self.iod
+        pad = int(np.ceil(3 * width)) + 2
+        size = out.shape[0]
+        x0, x1 = max(int(line[:, 0].min()), 0), min(int(np.ceil(line[:, 0].max())) + 1, size)
+        y0, y1 = max(int(line[:, 1].min()) - pad, 0), min(int(np.ceil(line[:, 1].max())) + pad + 1, size)
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            return
+        gx, gy = np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32)[:, None]
+        ends = smoothstep(0.0, 0.25 * self.half, np.minimum(gx - line[0, 0], line[-1, 0] - gx))  # fades at corners
+        across = (gy - np.interp(gx, line[:, 0], line[:, 1])) / width
+        alpha = (strength * ends * np.exp(-0.5 * across ** 2))[..., None]
+        patch = out[y0:y1, x0:x1].astype(np.float32)
+        out[y0:y1, x0:x1] = (patch * (1 - alpha) + self.look.dark * alpha).clip(0, 255).astype(np.uint8)
+
     def _interior(self, dx: np.ndarray, down: np.ndarray, gap: np.ndarray, half: float) -> np.ndarray:
         """Colours of the mouth's inside at each pixel, `dx` from its middle and `down` px under its upper edge, in a
         column whose gap is `gap` px: the rectified interior sampled so that its teeth keep their natural height."""
@@ -246,6 +288,36 @@ def _inside_luma(grey: np.ndarray, lm: np.ndarray) -> float:
     cv2.fillPoly(mask, [np.round(lm[LIPS_INNER]).astype(np.int32)], 1)
     inside = grey[mask > 0]
     return float(np.median(inside)) if inside.size >= 10 else 255.0
+
+
+def _opening_rows(image: np.ndarray, lm: np.ndarray, col: np.ndarray,
+                  look: PhotoLook) -> tuple[np.ndarray, np.ndarray]:
+    """The top and bottom row (y, pixels) of what an open photo's lips frame, per column of `col` (nan where they
+    frame nothing): within the outer lips, the pixels much darker than the lips (the cavity, the shade under the
+    upper lip) or as light as teeth and less red than lips, connected to the opening between the inner lips."""
+    x0, y0 = np.floor(lm[LIPS_OUTER].min(0)).astype(int)
+    x1, y1 = np.ceil(lm[LIPS_OUTER].max(0)).astype(int) + 1
+    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, image.shape[1]), min(y1, image.shape[0])
+    top = np.full(len(col), np.nan, np.float32)
+    bottom = top.copy()
+    if x1 - x0 < 3 or y1 - y0 < 3:
+        return top, bottom
+    patch = image[y0:y1, x0:x1].astype(np.float32)
+    light, lips = luma(patch), float(luma(look.lips))
+    lips_red = float(to_lab(look.lips)[1])
+    teeth = (light > TEETH_LIGHT * lips) & ((to_lab(patch)[..., 1] < TEETH_RED * lips_red) | (lips_red < 8))
+    frames = (light < OPENING_DARK * lips) | teeth
+    outer, inner = (np.zeros(frames.shape, np.uint8) for _ in range(2))
+    cv2.fillPoly(outer, [np.round(lm[LIPS_OUTER] - (x0, y0)).astype(np.int32)], 1)
+    cv2.fillPoly(inner, [np.round(lm[LIPS_INNER] - (x0, y0)).astype(np.int32)], 1)
+    _, labels = cv2.connectedComponents((frames & (outer > 0)).astype(np.uint8), connectivity=4)
+    seen = np.unique(labels[(inner > 0) & (labels > 0)])
+    opening = np.isin(labels, seen[seen > 0])
+    for i, x in enumerate(np.round(col).astype(int)):
+        if x0 <= x < x1 and opening[:, x - x0].any():
+            rows = np.flatnonzero(opening[:, x - x0])
+            top[i], bottom[i] = y0 + rows[0] - 0.5, y0 + rows[-1] + 0.5
+    return top, bottom
 
 
 def _teeth_edge(grey: np.ndarray, col: np.ndarray, upper: np.ndarray, lower: np.ndarray, mx: float, half: float,
