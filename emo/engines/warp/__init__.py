@@ -93,16 +93,17 @@ class FaceRig:
         if c.close_px > 0:
             cv2.scaleAdd(m.close_field, c.close_px, local_y, dst=local_y)
         self.local[roi] = cv2.merge([local_x, local_y])
-        source = self.head.layer
+        fwd = self.head.forward(c.yaw, c.pitch, c.roll)
+        moved = float(np.abs(fwd).max())
+        source = self.head.source(moved)
         if c.blink > 0.02 and self.lids:  # lids are painted into the photo, so they move with everything else
             source = source.copy()
             for lid in self.lids:
                 lid.paint(source[..., :3], c.blink, self.look)
         # Head map, and the expression composed with it only where it can land in the expression's region
         # (elsewhere the expression map is the identity): the source of each moving pixel.
-        fwd = self.head.forward(c.yaw, c.pitch, c.roll)
         head = self.head.source_map(fwd, self.moving)
-        reach = int(np.ceil(np.abs(fwd).max())) + 2
+        reach = int(np.ceil(moved)) + 2
         (ry, rx), (my, mx) = roi, self.moving
         rows = slice(max(ry.start - reach - my.start, 0), max(min(ry.stop + reach, my.stop) - my.start, 0))
         cols = slice(max(rx.start - reach - mx.start, 0), max(min(rx.stop + reach, mx.stop) - mx.start, 0))
