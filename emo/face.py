@@ -93,6 +93,7 @@ class Face:
     score: float = 1.0
     notices: tuple[Message, ...] = ()
     pixel_scale: float = 1.0  # image pixels per pixel of the photo as loaded (over 1: the photo was enlarged)
+    neighbours: tuple[np.ndarray, ...] = field(default=(), repr=False)  # the image's other faces' landmarks
 
     @property
     def eye_centers(self) -> tuple[np.ndarray, np.ndarray]:
@@ -150,7 +151,7 @@ class Face:
         x0, y0, x1, y1 = self.box
         box = (x0 * scale + off[0], y0 * scale + off[1], x1 * scale + off[0], y1 * scale + off[1])
         return Face(box, (self.landmarks * scale + off).astype(np.float32), self.score, self.notices,
-                    self.pixel_scale * scale)
+                    self.pixel_scale * scale, tuple((n * scale + off).astype(np.float32) for n in self.neighbours))
 
 
 # ---------------------------------------------------------------------------------------------------- the check
@@ -173,7 +174,11 @@ def detect_face(rgb: np.ndarray) -> Face:
     if len(found) > 1:
         similar = sum(_area(other) * DOMINANT_AREA > _area(box) for other, _ in found[1:])
         notices = (several_notice(similar + 1) if similar else DOMINANT_NOTICE,)
-    face = Face(box, _landmarks(rgb, grey, box, score), score, notices)
+    # The others (a group photo's, as large as a face that could compete) are only kept out of the head that moves:
+    # the 68-point model places them well enough, and fast.
+    with _MODEL_LOCK:
+        neighbours = tuple(_dlib_landmarks(grey, other) for other, _ in found[1:])
+    face = Face(box, _landmarks(rgb, grey, box, score), score, notices, neighbours=neighbours)
     return replace(face, notices=face.notices + check_face(face, rgb.shape))
 
 
@@ -306,6 +311,10 @@ def _landmarks_unlocked(rgb: np.ndarray, grey: np.ndarray, box: Box, score: floa
         # dlib's box stands in for face-alignment's detectors, whose weights we lack (as its own dlib option does).
         points = _fan().get_landmarks_from_image(rgb, detected_faces=[np.array([*box, score], np.float32)])
         return np.asarray(points[0][:, :2], np.float32)
+    return _dlib_landmarks(grey, box)
+
+
+def _dlib_landmarks(grey: np.ndarray, box: Box) -> np.ndarray:
     import dlib
 
     rect = dlib.rectangle(*(round(v) for v in (box[0], box[1], box[2] - 1, box[3] - 1)))

@@ -198,7 +198,8 @@ def sing(photo, song: str | Path, *, engine: str = "auto", motion: float = 0.5, 
     engine = load_engine(engine_name)
     if options.motion != SingOptions.motion and "motion" not in engine.controls:  # asked for, and cannot be had
         notices.append(Message("engine.ignores_motion", engine=engine.name))
-    job = RenderJob(portrait=portrait, face=face, audio=features, motion=plan, seed=options.seed)
+    job = RenderJob(portrait=portrait, face=face, audio=features, motion=plan, seed=options.seed,
+                    others=face.neighbours)
 
     frames = checked(engine.render(job, frame_reporter(report, stop)), job)
     out = encode(frames, out, features.fps, features.n_frames, song_in.mix, options.start, engine.name, report)

@@ -49,6 +49,15 @@ def big_and_small_face() -> np.ndarray:
     return canvas
 
 
+def cheek_to_cheek() -> np.ndarray:
+    """The astronaut's head and its mirror image side by side, their hair touching: a couple's photo."""
+    head = astronaut()[0:330, 150:300]
+    canvas = np.full((330, 450, 3), 200, np.uint8)
+    canvas[:, 100:250] = head
+    canvas[:, 200:350] = head[:, ::-1]
+    return canvas
+
+
 def tiny_face() -> np.ndarray:
     """The whole astronaut photo at 0.75x (face about 70 px wide) in the middle of a 900 x 900 grey canvas."""
     small = cv2.resize(astronaut(), None, fx=0.75, fy=0.75, interpolation=cv2.INTER_AREA)

@@ -141,6 +141,16 @@ def test_a_tight_crop_cutting_the_cheek_is_accepted():
     assert in_frame.notices == (EDGE_NOTICE,)
 
 
+def test_the_other_faces_of_a_couples_photo_come_along_in_the_frames_pixels():
+    rgb = images.cheek_to_cheek()
+    face = detect_face(rgb)
+    assert len(face.neighbours) == 1
+    _, in_frame = crop_portrait(rgb, face, 320)
+    scale = in_frame.inter_ocular / face.inter_ocular
+    offset = in_frame.landmarks[30] - face.landmarks[30] * scale
+    assert np.allclose(in_frame.neighbours[0], face.neighbours[0] * scale + offset, atol=0.01)
+
+
 @pytest.mark.parametrize("where", ["left", "chin"])
 def test_face_cut_off_by_the_border(where):
     assert refusal(images.cut_off_face()[where]) == CUT_OFF
