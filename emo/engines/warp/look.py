@@ -55,8 +55,7 @@ class PhotoLook:
         # Teeth are light and, in a colour photo, far less red than the lips (pale lips pressed shut are light too).
         light = inner
         if len(inner):
-            red = to_lab(lips_colour)[1]
-            light = inner[(luma(inner) > 0.8 * luma(skin)) & ((to_lab(inner)[:, 1] < TEETH_RED * red) | (red < 8))]
+            light = inner[(luma(inner) > 0.8 * luma(skin)) & less_red_than_lips(inner, lips_colour)]
         teeth_shown = len(inner) > 20 and len(light) > 0.3 * len(inner)
         if teeth_shown:
             teeth = np.percentile(light, 60, axis=0).astype(np.float32)
@@ -81,6 +80,13 @@ def _unshown_teeth(skin: np.ndarray, whites: np.ndarray) -> np.ndarray:
     light = np.percentile(to_lab(whites)[:, 0], 90) if len(whites) >= 10 else 0.0
     lightness = TEETH_SHADE * min(max(light, skin_lab[0] + 12), 95)
     return to_rgb([lightness, *(np.array(TEETH_CAST) * skin_lab[1:])])
+
+
+def less_red_than_lips(rgb: np.ndarray, lips: np.ndarray) -> np.ndarray:
+    """Which RGB colours (..., 3) are far less red (Lab a) than the lips, as teeth are; all of them where the lips
+    themselves have almost no red (a black-and-white photo), where lightness alone tells teeth."""
+    red = to_lab(lips)[1]
+    return (to_lab(rgb)[..., 1] < TEETH_RED * red) | (red < 8)
 
 
 def to_lab(rgb) -> np.ndarray:

@@ -30,7 +30,7 @@ from scipy.ndimage import gaussian_filter1d, median_filter
 
 from ...face import CHIN, EDGE_BAND, LIPS_INNER, LIPS_OUTER
 from .head import LOW
-from .look import TEETH_RED, PhotoLook, luma, to_lab, to_rgb
+from .look import PhotoLook, less_red_than_lips, luma, to_lab, to_rgb
 from .shapes import apart, arc, curve, sample, smoothstep
 
 LIP_LIFT = 0.2  # share of the mouth's opening made by the upper lip rising; the jaw drops the rest
@@ -122,7 +122,7 @@ class Mouth:
         self.photo_gap = photo_gap if self.rests_closed else 0.0
         # Closing goes a little past the lips' edges as they press.
         self.press = 1 + max(2.0, 0.03 * iod) / max(photo_gap, 1e-3)
-        self.seam = np.zeros((0, 2), np.float32)
+        self.shut_line = np.zeros((0, 2), np.float32)
         parted = photo_gap > 0.05 * iod
         self.draw_teeth = not parted  # a photo with parted lips shows its own teeth (or their absence)
         seam = (upper + lower) / 2
@@ -181,7 +181,7 @@ class Mouth:
             fall = np.where(ys < meet, share * smoothstep(lm[33, 1], meet, ys), 0)
             self.close_field = (((1 - CLOSE_LIFT) * rise - CLOSE_LIFT * fall) * still).astype(np.float32)
             inside = (col > lm[48, 0]) & (col < lm[54, 0])
-            self.seam = np.stack([col[inside], meet[inside]], 1)  # where the shut lips meet (see seal)
+            self.shut_line = np.stack([col[inside], meet[inside]], 1)  # where the shut lips meet (see seal)
 
         # Lip width: the corners move (spread widens, rounding narrows), the middle of the mouth stays.
         dx, dy = xs - self.centre[0], ys - self.centre[1]
@@ -210,10 +210,7 @@ class Mouth:
         lift = self.lip_lift + rounded * (self.round_lift - self.lip_lift)
         top = np.stack([xs, seam - lift * gap - cover], 1)
         bottom = np.stack([xs, seam + (1 - lift) * gap + cover], 1)
-        poly = np.concatenate([top, bottom[::-1]])
-        dx = poly[:, 0] - mx
-        poly[:, 0] += widen * dx * 0.8 * lip_sides(dx, half)  # as widen_field moves the lips
-        poly += sample(fwd, poly / LOW)  # follow the head
+        poly = self._moved(np.concatenate([top, bottom[::-1]]), widen, fwd)
         soft = self.look.softness
         pad = int(np.ceil(3 * soft)) + 2
         x0, y0 = np.floor(poly.min(0)).astype(int) - pad
@@ -241,12 +238,9 @@ class Mouth:
         where the closing field turns from one lip to the other it cuts, a jagged edge at the pixel scale."""
         shut = close_px / max(self.photo_gap * self.press, 1e-3)
         strength = SEAL_DARK * smoothstep(0.5, 1.0, shut)
-        if strength <= 0 or len(self.seam) < 2:
+        if strength <= 0 or len(self.shut_line) < 2:
             return
-        line = self.seam.copy()
-        dx = line[:, 0] - self.centre[0]
-        line[:, 0] += widen * dx * 0.8 * lip_sides(dx, self.half)
-        line += sample(fwd, line / LOW)
+        line = self._moved(self.shut_line.copy(), widen, fwd)
         width = SEAM * self.iod
         pad = int(np.ceil(3 * width)) + 2
         size = out.shape[0]
@@ -260,6 +254,14 @@ class Mouth:
         alpha = (strength * ends * np.exp(-0.5 * across ** 2))[..., None]
         patch = out[y0:y1, x0:x1].astype(np.float32)
         out[y0:y1, x0:x1] = (patch * (1 - alpha) + self.look.dark * alpha).clip(0, 255).astype(np.uint8)
+
+    def _moved(self, points: np.ndarray, widen: float, fwd: np.ndarray) -> np.ndarray:
+        """Points along the lips (x, y; changed in place) where this frame puts them: widened as widen_field moves
+        the lips, then following the head (`fwd`, low-res, 1/LOW scale)."""
+        dx = points[:, 0] - self.centre[0]
+        points[:, 0] += widen * dx * 0.8 * lip_sides(dx, self.half)
+        points += sample(fwd, points / LOW)
+        return points
 
     def _interior(self, dx: np.ndarray, down: np.ndarray, gap: np.ndarray, half: float) -> np.ndarray:
         """Colours of the mouth's inside at each pixel, `dx` from its middle and `down` px under its upper edge, in a
@@ -304,8 +306,7 @@ def _opening_rows(image: np.ndarray, lm: np.ndarray, col: np.ndarray,
         return top, bottom
     patch = image[y0:y1, x0:x1].astype(np.float32)
     light, lips = luma(patch), float(luma(look.lips))
-    lips_red = float(to_lab(look.lips)[1])
-    teeth = (light > TEETH_LIGHT * lips) & ((to_lab(patch)[..., 1] < TEETH_RED * lips_red) | (lips_red < 8))
+    teeth = (light > TEETH_LIGHT * lips) & less_red_than_lips(patch, look.lips)
     frames = (light < OPENING_DARK * lips) | teeth
     outer, inner = (np.zeros(frames.shape, np.uint8) for _ in range(2))
     cv2.fillPoly(outer, [np.round(lm[LIPS_OUTER] - (x0, y0)).astype(np.int32)], 1)
