@@ -3,7 +3,7 @@
 A closing lid is painted, not stretched: the lid comes down over the eye in the colour of the skin around it,
 carried over the eye by a blur that leaves the eye out (so a deep-set eye's lid keeps its shadow and meets the
 photo without a seam), lighter where a closed lid bulges into the light, with the creases of the skin under the
-eye, shaded as a curved lid is, ending in a lash line as dark as the photo's own, thin and thinnest at the inner
+eye, shaded as a curved lid is, ending in a lash line as dark as the photo's own, thinning toward the inner
 corner, softened and given the photo's grain. Above, it takes in the photo's fold, which a closed lid stretches
 smooth (a fold left showing reads as an open eye's), but never the brow. The eye below the lid's edge is the
 photo's, untouched; at the blink's peak the lash line meets the lower lid. All of it is done in the eye's own
@@ -30,7 +30,7 @@ ROUNDING = 0.2  # how much darker a closed lid is at the eye's corners than mid-
 RELIEF = 0.6  # a lid's skin is smoother than the skin under the eye it borrows its relief from
 DARK_LENS = 0.45  # an eye amid surroundings darker than this share of the face's skin ...
 DARK_EYE = 0.6  # ... with nothing in it brighter than this share (no white, no glint) is behind dark glasses
-LASH_TAPER = (0.4, 0.8)  # the closed lash line's thickness at the inner corner and over the outer part, per `lash`
+LASH_TAPER = (0.5, 1.0)  # the closed lash line's thickness at the inner corner and over its outer part, per `lash`
 FRAME_DARK = 0.15  # above the lid, as near the lashes' darkness as this (from the skin's) is a frame or a black brow
 
 
@@ -215,13 +215,12 @@ class Lid:
         body = look.paint(base * (shade + self.texture)[..., None], self.grain)
         into = smoothstep(reach_up - 1.0, reach_up + 0.5 * fold, self.ys)[..., None]
         colour = region * (1 - into) + body * into
-        # The lash line, thin: below it the lashes hang over what is there (a heavier line read as eyeliner).
+        # The lash line (thinner over the whole eye, an independent landmark model reads the shut eye as half open).
         thick = 0.45 * self.lash * self.taper
         lash = np.exp(-0.5 * ((self.ys - edge) / thick) ** 2)[..., None] * min(1.0, 3 * closure)
-        hang = smoothstep(edge, edge + thick, self.ys)[..., None]
-        colour = (colour * (1 - hang) + region * hang) * (1 - lash) + self.lashes * lash
+        colour = colour * (1 - lash) + self.lashes * lash
         cover = smoothstep(reach_up - 2.0, reach_up, self.ys) * (
-            1 - smoothstep(edge + 0.7 * thick, edge + 2.0 * thick, self.ys))
+            1 - smoothstep(edge + 0.3 * self.lash, edge + 0.9 * self.lash, self.ys))
         cover = cover * self.across[None] * min(1.0, 4 * closure)
         cover = cv2.GaussianBlur(cover.astype(np.float32), (0, 0), look.softness * 0.7)
         # Back into the photo's frame as the lid's colour times its cover, and the cover: what the lid leaves
