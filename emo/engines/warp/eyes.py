@@ -169,10 +169,11 @@ class Lid:
         lashes = line[light <= np.percentile(light, 30)].mean(0) if len(line) else skin.mean((0, 1)) * 0.4
         # The paint fades out over the eye's width's last 15 % at each corner, where the lids meet anyway.
         fade = smoothstep(0.0, 0.15 * width, np.minimum(cols - eye[0, 0], eye[3, 0] - cols))
-        # Lashes grow from the inner corner outward: a line as thick corner to corner reads as drawn with a crayon.
+        # Lashes grow from the inner corner outward over its first third: a line as thick corner to corner reads as
+        # drawn with a crayon.
         outward = (cols - eye[0, 0]) / max(eye[3, 0] - eye[0, 0], 1.0)
         thin, thick = LASH_TAPER
-        taper = thin + (thick - thin) * smoothstep(0.0, 0.6, outward if outer_right else 1 - outward)
+        taper = thin + (thick - thin) * smoothstep(0.0, 0.3, outward if outer_right else 1 - outward)
         texture = _under_eye_relief(grey, slice(y0, y1), slice(x0c, x1c), int(bottom.max() + 0.1 * width))
         # The fold the lid takes in ends under the brow, its dome's shape kept.
         room = (top - 1.5 * lash) - (curve(cols, brow) + brow_depth(grey, eye, brow))
