@@ -3,12 +3,12 @@
 A closing lid is painted, not stretched: the lid comes down over the eye in the colour of the skin around it,
 carried over the eye by a blur that leaves the eye out (so a deep-set eye's lid keeps its shadow and meets the
 photo without a seam), lighter where a closed lid bulges into the light, with the creases of the skin under the
-eye, shaded as a curved lid is, ending in a lash line as dark as the photo's own, thinning toward the inner
-corner, softened and given the photo's grain. Above, it takes in the photo's fold, which a closed lid stretches
-smooth (a fold left showing reads as an open eye's), but never the brow. The eye below the lid's edge is the
-photo's, untouched; at the blink's peak the lash line meets the lower lid. All of it is done in the eye's own
-frame, turned level, so that a tilted head's lids close along its eyes. Stretching the thin strip of skin above
-the eye instead smeared it into streaks, on glasses and deep-set eyes worst.
+eye, shaded as a curved lid is, ending in a smooth lash line as dark as the photo's own, softened and given the
+photo's grain. Above, it takes in the photo's fold, which a closed lid stretches smooth (a fold left showing reads
+as an open eye's), but never the brow. The eye below the lid's edge is the photo's, untouched; at the blink's peak
+the lash line meets the lower lid. All of it is done in the eye's own frame, turned level, so that a tilted head's
+lids close along its eyes. Stretching the thin strip of skin above the eye instead smeared it into streaks, on
+glasses and deep-set eyes worst.
 """
 from __future__ import annotations
 
@@ -30,7 +30,6 @@ ROUNDING = 0.2  # how much darker a closed lid is at the eye's corners than mid-
 RELIEF = 0.6  # a lid's skin is smoother than the skin under the eye it borrows its relief from
 DARK_LENS = 0.45  # an eye amid surroundings darker than this share of the face's skin ...
 DARK_EYE = 0.6  # ... with nothing in it brighter than this share (no white, no glint) is behind dark glasses
-LASH_TAPER = (0.5, 1.0)  # the closed lash line's thickness at the inner corner and over its outer part, per `lash`
 FRAME_DARK = 0.15  # above the lid, as near the lashes' darkness as this (from the skin's) is a frame or a black brow
 
 
@@ -115,7 +114,6 @@ class Lid:
     top: np.ndarray  # (w,) upper lid edge in each column
     reach: np.ndarray  # (w,) how far the edge travels to meet the lower lid
     lash: float  # thickness of the lash line
-    taper: np.ndarray  # (w,) ... in each column, as a share of `lash`: thin at the inner corner
     skin: np.ndarray  # (h, w, 3) the colour the skin around the eye has, carried smoothly over the eye
     lit: np.ndarray  # (h, w, 3) the same without the brows, lashes and frames
     crease: float  # how far above the photo's lash line its lid's fold lies: a closing lid smooths it away
@@ -128,7 +126,7 @@ class Lid:
 
     @classmethod
     def build(cls, eye: np.ndarray, brow: np.ndarray, image: np.ndarray, grey: np.ndarray, iod: float,
-              look: PhotoLook, outer_right: bool) -> "Lid":
+              look: PhotoLook) -> "Lid":
         # The eye's frame: the photo turned about the eye's middle until its corners are level, in a square that
         # holds all the lid is measured from (the fold and brow above, the skin around and under the eye). Its
         # offset is whole pixels, so an untilted eye's frame is the photo itself, pixel for pixel.
@@ -169,11 +167,6 @@ class Lid:
         lashes = line[light <= np.percentile(light, 30)].mean(0) if len(line) else skin.mean((0, 1)) * 0.4
         # The paint fades out over the eye's width's last 15 % at each corner, where the lids meet anyway.
         fade = smoothstep(0.0, 0.15 * width, np.minimum(cols - eye[0, 0], eye[3, 0] - cols))
-        # Lashes grow from the inner corner outward over its first third: a line as thick corner to corner reads as
-        # drawn with a crayon.
-        outward = (cols - eye[0, 0]) / max(eye[3, 0] - eye[0, 0], 1.0)
-        thin, thick = LASH_TAPER
-        taper = thin + (thick - thin) * smoothstep(0.0, 0.3, outward if outer_right else 1 - outward)
         texture = _under_eye_relief(grey, slice(y0, y1), slice(x0c, x1c), int(bottom.max() + 0.1 * width))
         # The fold the lid takes in ends under the brow, its dome's shape kept.
         room = (top - 1.5 * lash) - (curve(cols, brow) + brow_depth(grey, eye, brow))
@@ -189,7 +182,7 @@ class Lid:
         back = (slice(int(max(py0, 0)), int(min(py1, photo[0]))), slice(int(max(px0, 0)), int(min(px1, photo[1]))))
         grain = cv2.warpAffine(look.grain, to_box, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
         return cls(to_box, back, np.arange(y0, y1, dtype=np.float32)[:, None], top[keep],
-                   reach[keep], lash, taper[keep].astype(np.float32), skin, lit, crease,
+                   reach[keep], lash, skin, lit, crease,
                    np.minimum(lashes, skin.mean((0, 1)) * 0.6).astype(np.float32), fade[keep].astype(np.float32),
                    across[keep].astype(np.float32), texture, grain)
 
@@ -216,9 +209,7 @@ class Lid:
         body = look.paint(base * (shade + self.texture)[..., None], self.grain)
         into = smoothstep(reach_up - 1.0, reach_up + 0.5 * fold, self.ys)[..., None]
         colour = region * (1 - into) + body * into
-        # The lash line (thinner over the whole eye, an independent landmark model reads the shut eye as half open).
-        thick = 0.45 * self.lash * self.taper
-        lash = np.exp(-0.5 * ((self.ys - edge) / thick) ** 2)[..., None] * min(1.0, 3 * closure)
+        lash = np.exp(-0.5 * ((self.ys - edge) / (0.45 * self.lash)) ** 2)[..., None] * min(1.0, 3 * closure)
         colour = colour * (1 - lash) + self.lashes * lash
         cover = smoothstep(reach_up - 2.0, reach_up, self.ys) * (
             1 - smoothstep(edge + 0.3 * self.lash, edge + 0.9 * self.lash, self.ys))
