@@ -261,8 +261,9 @@ def test_the_jaw_opens_along_the_teeths_tips_not_into_the_gaps_between_them():
 
 
 def test_a_wide_open_mouth_shows_only_the_lower_teeths_tips(portrait):
-    """The lower lip covers most of the lower teeth: down the middle of a wide-open mouth they take at most a sixth
-    of its height (the donor's whole lower teeth, 0.27 of it, read as a grey tray), and they still show."""
+    """The lower lip covers most of the lower teeth: down the middle of a wide-open mouth they take at most a tenth
+    of its height (the donor's whole lower teeth, 0.27 of it, read as a grey tray; half of them, as a grey stripe
+    under the tongue), and they still show."""
     image, face = portrait
     mouth = FaceRig(image, face).mouth
     half = 40.0
@@ -271,7 +272,7 @@ def test_a_wide_open_mouth_shows_only_the_lower_teeths_tips(portrait):
     light = luma(mouth._interior(np.zeros_like(down), down, np.full_like(down, gap), half)[:, 0])
     dark, bright = np.percentile(light, [5, 95])
     teeth = light[len(light) // 2:] > dark + 0.7 * (bright - dark)  # the lower half: tongue, then lower teeth
-    assert 0.03 < teeth.sum() / len(light) < 1 / 6
+    assert 0.03 < teeth.sum() / len(light) < 0.1
 
 
 def test_rounded_lips_part_in_an_oval():
