@@ -12,6 +12,7 @@ from emo import motion
 from emo.engines import RenderJob, load_engine
 from emo.engines.warp import FaceRig, WarpEngine
 from emo.engines.warp.look import CAVITY, PhotoLook, _pixels, _polygon, _unshown_teeth, luma, to_lab
+from emo.engines.warp.head import LOW
 from emo.engines.warp.mouth import WIDEST, _teeth_edge
 from emo.engines.warp.shapes import apart
 from emo.face import EYE_L, EYE_R, check_photo, crop_portrait, detect_face
@@ -295,6 +296,19 @@ def test_under_a_wide_opening_lies_the_lower_lip(rounded):
     at_col = np.searchsorted(cols, xs[inside])
     shown = edge[inside] - open_px * np.array([np.interp(y, rows, field[:, c]) for y, c in zip(edge[inside], at_col)])
     assert (shown >= seam[inside] - 1.0).all(), (shown - seam[inside]).min()
+
+
+def test_a_rounded_opening_paints_nothing_past_where_the_lips_meet(portrait):
+    """Rounded lips meet short of the mouth's corners: nothing is painted beyond the oval (the outline's stretch
+    with no gap, filled anti-aliased, drew a thin dark tail out to each corner)."""
+    image, face = portrait
+    mouth = FaceRig(image, face).mouth
+    canvas = np.full_like(image, 255)
+    still = np.zeros((image.shape[0] // LOW + 1, image.shape[1] // LOW + 1, 2), np.float32)
+    mouth.paint(canvas, 0.3 * face.inter_ocular, 0.0, 1.0, still)
+    painted = np.flatnonzero((canvas < 250).any(2).any(0))
+    reach = np.abs(painted - mouth.centre[0]).max() / mouth.half
+    assert 0.6 < reach < 0.95, reach  # the oval's half-width is 0.75 of the mouth's (its last point, softened)
 
 
 def test_rounded_lips_part_in_an_oval():

@@ -208,6 +208,10 @@ class Mouth:
         mx, half, size = self.centre[0], self.half, out.shape[0]
         xs, seam = self.outline
         parted = apart(xs, mx, half, rounded)
+        # Only where the lips part (rounded, they meet short of the corners), and the points where they meet: a
+        # stretch of the outline with no gap, filled anti-aliased, drew a thin dark tail out to the corner.
+        near = np.convolve(parted > 0, np.ones(3), "same") > 0
+        xs, seam, parted = xs[near], seam[near], parted[near]
         gap = open_px * parted
         # The parting's dark line, stretched apart, would outline the opening: the inside covers it.
         cover = min(SEAM * self.iod, 0.25 * open_px) * parted ** 0.5
