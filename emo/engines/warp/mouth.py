@@ -144,12 +144,8 @@ class Mouth:
         def opening(shape: np.ndarray, lip_lift: float) -> np.ndarray:
             # Per pixel of gap: how far up (+) each pixel samples the photo. Under the parting the drop grows from
             # the lips' to the chin's over the lower lip; towards the corners over a longer stretch of skin, so the
-            # corners bend instead of shearing. It grows only below the widest opening's lower edge: grown from the
-            # parting, it dropped the lower lip near the corners further than the lips part there, and a band of
-            # stretched upper lip and the parting's dark line showed under the opening, a second outline. Above,
-            # the upper lip rises (never anything above the nose).
-            below = np.maximum(ys - seam - (1 - lip_lift) * shape * WIDEST * iod, 0)
-            t = np.clip(below / (lip_depth * (1 + CORNER_RAMP * (1 - shape))), 0, 1)
+            # corners bend instead of shearing. Above, the upper lip rises (never anything above the nose).
+            t = np.clip((ys - seam) / (lip_depth * (1 + CORNER_RAMP * (1 - shape))), 0, 1)
             jaw = np.where(ys >= seam, ((1 - t) * shape + t * chin) * below_chin, 0)
             lift = np.where(ys < seam, shape * smoothstep(lm[33, 1], seam, ys), 0)
             return (((1 - lip_lift) * jaw - lip_lift * lift) * still).astype(np.float32)
