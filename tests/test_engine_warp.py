@@ -11,11 +11,11 @@ import pytest
 from emo import motion
 from emo.engines import RenderJob, load_engine
 from emo.engines.warp import FaceRig, WarpEngine
-from emo.engines.warp.look import CAVITY, PhotoLook, _pixels, _polygon, _unshown_teeth, luma, to_lab
 from emo.engines.warp.head import LOW
+from emo.engines.warp.look import CAVITY, PhotoLook, _unshown_teeth, eye_pixels, luma, to_lab
 from emo.engines.warp.mouth import _teeth_edge
 from emo.engines.warp.shapes import apart
-from emo.face import EYE_L, EYE_R, check_photo, crop_portrait, detect_face
+from emo.face import check_photo, crop_portrait, detect_face
 
 from .conftest import ROOT
 
@@ -341,9 +341,8 @@ def test_painted_teeth_take_the_photos_light_as_real_teeth_do(portrait):
         tinted = np.clip(image.astype(np.float32) * tint, 0, 255).astype(np.uint8)
         look = PhotoLook.of(tinted, face)
         assert look.teeth_shown
-        eyes = [_pixels(tinted.astype(np.float32), _polygon(tinted.shape, face.landmarks[eye]))
-                for eye in (EYE_L, EYE_R)]
-        return to_lab(_unshown_teeth(look.skin, np.concatenate(eyes)))[2], to_lab(look.teeth)[2]
+        whites = eye_pixels(tinted.astype(np.float32), face.landmarks)
+        return to_lab(_unshown_teeth(look.skin, whites))[2], to_lab(look.teeth)[2]
 
     painted, real = teeth((1.0, 1.0, 1.0))
     for tint in ((1.0, 0.96, 0.85), (0.92, 0.97, 1.0)):

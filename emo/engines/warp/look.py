@@ -60,8 +60,7 @@ class PhotoLook:
         if teeth_shown:
             teeth = np.percentile(light, 60, axis=0).astype(np.float32)
         else:
-            whites = np.concatenate([_pixels(img, _polygon(portrait.shape, lm[eye])) for eye in (EYE_L, EYE_R)])
-            teeth = _unshown_teeth(skin, whites)
+            teeth = _unshown_teeth(skin, eye_pixels(img, lm))
         softness = _softness(grey, lm, face.pixel_scale)
         return cls(skin.astype(np.float32), lips_colour.astype(np.float32), dark.astype(np.float32),
                    np.clip(teeth, 0, 255).astype(np.float32), teeth_shown, float(softness),
@@ -72,10 +71,16 @@ class PhotoLook:
         return colour + grain[..., None] * (colour.mean(-1, keepdims=True) / 128.0).clip(0.3, 1.5)
 
 
+def eye_pixels(img: np.ndarray, lm: np.ndarray) -> np.ndarray:
+    """The pixels (n, 3) inside both eyes' landmark outlines: where the whites of the eyes are looked for."""
+    return np.concatenate([_pixels(img, _polygon(img.shape, lm[eye])) for eye in (EYE_L, EYE_R)])
+
+
 def _unshown_teeth(skin: np.ndarray, whites: np.ndarray) -> np.ndarray:
     """Teeth for a photo that shows none: as light as the whitest of its eyes' whites, and lighter than its skin,
-    dimmed by the mouth's shade; hardly coloured, only by a trace of the skin's cast (so grey in a black-and-white
-    photo, sepia-tinged in a sepia one). The eyes' own colour is no guide: small eyes are mostly iris and lid."""
+    dimmed by the mouth's shade; coloured by the skin's cast as far as real teeth are (TEETH_CAST: grey in a
+    black-and-white photo, sepia in a sepia one). The eyes' own colour is no guide: small eyes are mostly iris and
+    lid."""
     skin_lab = to_lab(skin)
     light = np.percentile(to_lab(whites)[:, 0], 90) if len(whites) >= 10 else 0.0
     lightness = TEETH_SHADE * min(max(light, skin_lab[0] + 12), 95)
