@@ -35,7 +35,7 @@ from .shapes import apart, arc, curve, sample, smoothstep
 
 LIP_LIFT = 0.2  # share of the mouth's opening made by the upper lip rising; the jaw drops the rest
 ROUND_LIFT = 0.35  # ... when the lips are rounded (an "oo"): the upper lip arches up too
-CLOSE_LIFT = 0.3  # share of an open photo's gap its upper lip closes, down over its teeth; the jaw rises the rest
+CLOSE_LIFT = 0.1  # share of an open photo's gap its upper lip closes, down over its teeth; the jaw rises the rest
 WIDEST = 0.36  # inner-lip gap of a wide sung "ah", in inter-ocular distances, photo's own gap included
 CORNER_RAMP = 3.0  # how much longer the jaw's drop takes to build up under the mouth corners than mid-mouth
 WIDEN_STILL = 0.5  # share of the mouth's half-width, about its middle, that rounding and spreading leave in place
