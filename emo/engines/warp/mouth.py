@@ -26,7 +26,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from scipy.ndimage import gaussian_filter1d, median_filter
+from scipy.ndimage import gaussian_filter1d, maximum_filter1d, minimum_filter1d
 
 from ...face import CHIN, EDGE_BAND, LIPS_INNER, LIPS_OUTER
 from .head import LOW
@@ -170,10 +170,11 @@ class Mouth:
             # shut lips' seam.
             top, bottom = _opening_rows(image, lm, col, look)
             upper, lower = np.fmin(upper, top), np.fmax(lower, bottom)
-            # Smooth along the mouth: a column's jump (a tooth's gap, a glint) would cut the lips into strips.
+            # The opening's smooth envelope along the mouth: a column's jump (a tooth's gap, a glint) would cut the
+            # lips into strips, and a plain smoothing (a median) left the corners' last stretch open, a dark wedge.
             span = max(int(0.15 * half) | 1, 3)
-            upper, lower = (gaussian_filter1d(median_filter(edge, span, mode="nearest"), span / 4, mode="nearest")
-                            for edge in (upper, lower))
+            upper = gaussian_filter1d(minimum_filter1d(upper, span, mode="nearest"), span / 4, mode="nearest")
+            lower = gaussian_filter1d(maximum_filter1d(lower, span, mode="nearest"), span / 4, mode="nearest")
             share = np.maximum(lower - upper, 0) / max(photo_gap, 1e-3)
             meet = upper + CLOSE_LIFT * (lower - upper)
             t = np.clip((ys - lower) / (lip_depth * (1 + CORNER_RAMP * (1 - shape))), 0, 1)
@@ -253,7 +254,7 @@ class Mouth:
         if x1 - x0 < 2 or y1 - y0 < 2:
             return
         gx, gy = np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32)[:, None]
-        ends = smoothstep(0.0, 0.25 * self.half, np.minimum(gx - line[0, 0], line[-1, 0] - gx))  # fades at corners
+        ends = smoothstep(0.0, 0.05 * self.half, np.minimum(gx - line[0, 0], line[-1, 0] - gx))  # into the corners
         across = (gy - np.interp(gx, line[:, 0], line[:, 1])) / width
         alpha = (strength * ends * np.exp(-0.5 * across ** 2))[..., None]
         patch = out[y0:y1, x0:x1].astype(np.float32)
@@ -299,10 +300,12 @@ def _inside_luma(grey: np.ndarray, lm: np.ndarray) -> float:
 def _opening_rows(image: np.ndarray, lm: np.ndarray, col: np.ndarray,
                   look: PhotoLook) -> tuple[np.ndarray, np.ndarray]:
     """The top and bottom row (y, pixels) of what an open photo's lips frame, per column of `col` (nan where they
-    frame nothing): within the outer lips, the pixels much darker than the lips (the cavity, the shade under the
-    upper lip) or as light as teeth and less red than lips, connected to the opening between the inner lips."""
-    x0, y0 = np.floor(lm[LIPS_OUTER].min(0)).astype(int)
-    x1, y1 = np.ceil(lm[LIPS_OUTER].max(0)).astype(int) + 1
+    frame nothing): within the outer lips and a little past their corners, the pixels much darker than the lips (the
+    cavity, the shade under the upper lip) or as light as teeth and less red than lips, connected to the opening
+    between the inner lips."""
+    reach = int(np.ceil(0.04 * (lm[54, 0] - lm[48, 0])))  # past the corner landmarks, which the dark outruns
+    x0, y0 = np.floor(lm[LIPS_OUTER].min(0)).astype(int) - (reach, 0)
+    x1, y1 = np.ceil(lm[LIPS_OUTER].max(0)).astype(int) + (reach + 1, 1)
     x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, image.shape[1]), min(y1, image.shape[0])
     top = np.full(len(col), np.nan, np.float32)
     bottom = top.copy()
@@ -314,6 +317,7 @@ def _opening_rows(image: np.ndarray, lm: np.ndarray, col: np.ndarray,
     frames = (light < OPENING_DARK * lips) | teeth
     outer, inner = (np.zeros(frames.shape, np.uint8) for _ in range(2))
     cv2.fillPoly(outer, [np.round(lm[LIPS_OUTER] - (x0, y0)).astype(np.int32)], 1)
+    outer = cv2.dilate(outer, np.ones((1, 2 * reach + 1), np.uint8))
     cv2.fillPoly(inner, [np.round(lm[LIPS_INNER] - (x0, y0)).astype(np.int32)], 1)
     _, labels = cv2.connectedComponents((frames & (outer > 0)).astype(np.uint8), connectivity=4)
     seen = np.unique(labels[(inner > 0) & (labels > 0)])
