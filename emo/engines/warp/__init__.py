@@ -66,8 +66,8 @@ class FaceRig:
         skin = float(luma(self.look.skin))
         # Dark glasses hide both eyes: one dark eye alone is in shadow (or squints), and still blinks.
         hidden = all(behind_dark_lenses(lm[eye], grey, skin) for eye in (EYE_L, EYE_R))
-        self.lids = [] if hidden else [Lid.build(lm[eye], lm[brow], portrait, grey, iod, self.look)
-                                       for eye, brow in ((EYE_L, BROW_L), (EYE_R, BROW_R))]
+        self.lids = [] if hidden else [Lid.build(lm[eye], lm[brow], portrait, grey, iod, self.look, outer)
+                                       for eye, brow, outer in ((EYE_L, BROW_L, 0), (EYE_R, BROW_R, 3))]
         self.head = HeadLayer(portrait, lm, iod, others)
         my, mx = self.head.moving
         self.moving = (slice(min(my.start, y0), max(my.stop, y1)), slice(min(mx.start, x0), max(mx.stop, x1)))

@@ -3,9 +3,10 @@
 A closing lid is painted, not stretched: the lid comes down over the eye in the colour of the skin around it,
 carried over the eye by a blur that leaves the eye out (so a deep-set eye's lid keeps its shadow and meets the
 photo without a seam), lighter where a closed lid bulges into the light, with the creases of the skin under the
-eye, shaded as a curved lid is, ending in a smooth lash line as dark as the photo's own, softened and given the
-photo's grain. Above, it takes in the photo's fold, which a closed lid stretches smooth (a fold left showing reads
-as an open eye's), but never the brow. The eye below the lid's edge is the photo's, untouched; at the blink's peak
+eye and the fine texture of the skin around it, shaded as a curved lid is, ending in a smooth lash line as dark as
+the photo's own, softened and given the photo's grain. Above, it takes in half the photo's fold, which a closed lid
+stretches into a faint crease, but never the brow, and begins in the photo's own colour there (a lid lighter than
+the fold it covered showed a dome's rim). The eye below the lid's edge is the photo's, untouched; at the blink's peak
 the lash line meets the lower lid. All of it is done in the eye's own frame, turned level, so that a tilted head's
 lids close along its eyes. Stretching the thin strip of skin above the eye instead smeared it into streaks, on
 glasses and deep-set eyes worst.
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from scipy.ndimage import gaussian_filter1d
 
 from ...face import BROW_L, BROW_R, EYE_L, EYE_R
 from .look import PhotoLook, luma
@@ -31,6 +33,15 @@ RELIEF = 0.6  # a lid's skin is smoother than the skin under the eye it borrows 
 DARK_LENS = 0.45  # an eye amid surroundings darker than this share of the face's skin ...
 DARK_EYE = 0.6  # ... with nothing in it brighter than this share (no white, no glint) is behind dark glasses
 FRAME_DARK = 0.15  # above the lid, as near the lashes' darkness as this (from the skin's) is a frame or a black brow
+FOLD_TAKEN = 0.5  # how much of the photo's fold a closing lid takes in (all: a smooth dome with a hard rim; none:
+# the open lid's lash line left showing above the closed one): half, so a faint crease stays, as on real closed lids
+CORNER_FADE = 0.06  # the lid's paint fades out over this share of the eye's width at its inner corner (0.15 left
+# the open eye's corner lashes and a fleck of its white showing) ...
+OUTER_REACH = 0.15  # ... and past its outer corner over this share, covering the lashes that run on past it
+TOP_REACH = 0.5  # how far down the lid (a share of its height) the photo's colour at its top carries: less left a
+# rim; more, and the socket's shade on the lid reads to FaceMesh as an open eye (even so, on dark sockets blinks
+# measure 0.05-0.08 shallower than with none)
+FINE_BLUR = 1.2  # px: a lid's fine texture (pores, grain, fine lines) is what a blur this size removes from skin
 
 
 def behind_dark_lenses(eye: np.ndarray, grey: np.ndarray, skin: float) -> bool:
@@ -121,12 +132,13 @@ class Lid:
     across: np.ndarray  # (w,) 1 mid-eye, 0 at its corners: the lid's paint fades out sideways
     ball: np.ndarray  # (w,) 1 mid-eye, 0 at its corners: the eyeball under the lid, across (squared: how much of
     # the fold above the lid it takes in)
-    texture: np.ndarray  # (h, w) the skin under the eye's relief, as a share of its brightness
+    texture: np.ndarray  # (h, w) the under-eye skin's relief and the fine texture around, a share of brightness
     grain: np.ndarray  # (h, w) the photo's grain, turned with the box
 
     @classmethod
     def build(cls, eye: np.ndarray, brow: np.ndarray, image: np.ndarray, grey: np.ndarray, iod: float,
-              look: PhotoLook) -> "Lid":
+              look: PhotoLook, outer: int) -> "Lid":
+        """The lid over `eye` (its 6 landmarks; `outer`: 0 or 3, which of its corners is the outer one)."""
         # The eye's frame: the photo turned about the eye's middle until its corners are level, in a square that
         # holds all the lid is measured from (the fold and brow above, the skin around and under the eye). Its
         # offset is whole pixels, so an untilted eye's frame is the photo itself, pixel for pixel.
@@ -145,6 +157,8 @@ class Lid:
         lift, skin_h = lid_lift(grey, eye, lash)
         x0, x1 = int(np.floor(eye[0, 0])), int(np.ceil(eye[3, 0])) + 1
         width = x1 - x0
+        past = int(np.ceil(OUTER_REACH * width))
+        x0, x1 = (x0 - past, x1) if outer == 0 else (x0, x1 + past)
         cols = np.arange(x0, x1, dtype=np.float32)
         across = lens(cols, (eye[0, 0] + eye[3, 0]) / 2, width / 2)
         top = arc(cols, eye[[0, 1, 2, 3]]) - lift * across
@@ -165,9 +179,14 @@ class Lid:
         line = np.array(line, np.float32).reshape(-1, 3)
         light = luma(line)
         lashes = line[light <= np.percentile(light, 30)].mean(0) if len(line) else skin.mean((0, 1)) * 0.4
-        # The paint fades out over the eye's width's last 15 % at each corner, where the lids meet anyway.
-        fade = smoothstep(0.0, 0.15 * width, np.minimum(cols - eye[0, 0], eye[3, 0] - cols))
-        texture = _under_eye_relief(grey, slice(y0, y1), slice(x0c, x1c), int(bottom.max() + 0.1 * width))
+        # The paint fades out at the inner corner, where the lids meet anyway, and past the outer one.
+        to_inner, to_outer = cols - eye[0, 0], eye[3, 0] - cols
+        if outer == 0:
+            to_inner, to_outer = to_outer, to_inner
+        fade = smoothstep(0.0, CORNER_FADE * width, to_inner) * smoothstep(-past, 0.0, to_outer)
+        under_eye = int(bottom.max() + 0.1 * width)
+        texture = (_under_eye_relief(grey, slice(y0, y1), slice(x0c, x1c), under_eye)
+                   + _fine_texture(grey, opening, lash, box, under_eye))
         # The fold the lid takes in ends under the brow, its dome's shape kept.
         room = (top - 1.5 * lash) - (curve(cols, brow) + brow_depth(grey, eye, brow))
         rise = across ** 2
@@ -193,10 +212,9 @@ class Lid:
                                 borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
         edge = self.top + closure * self.reach  # where the lashes are now
         start = self.top - 1.5 * self.lash  # the photo's own lash line is covered too
-        # Above, the lid takes in the photo's skin up to the next dark thing (a brow, a glasses frame), its fold
-        # with it, which a closing lid stretches smooth, never the brow itself; at the eye's corners, where the lid
-        # does not move, it fades out.
-        fold = self.crease * self.ball ** 2 * min(1.0, 2 * closure)
+        # Above, the lid takes in the photo's skin towards the next dark thing (a brow, a glasses frame), half its
+        # fold with it, never the brow itself; at the eye's corners, where the lid does not move, it fades out.
+        fold = FOLD_TAKEN * self.crease * self.ball ** 2 * min(1.0, 2 * closure)
         reach_up = start - fold
         u = (self.ys - reach_up) / np.maximum(edge - reach_up, 1.0)  # 0 where the lid begins, 1 at the lashes
         # Shaded as skin over a ball: a little lighter mid-lid, darker down to the lashes and out to the corners.
@@ -206,7 +224,7 @@ class Lid:
         # from halfway down the fold (a fold left showing reads as an open eye's lid).
         bulge = LIT_SHARE * smoothstep(0.2, 0.6, u)[..., None]
         base = self.skin * (1 - bulge) + self.lit * bulge
-        body = look.paint(base * (shade + self.texture)[..., None], self.grain)
+        body = self._meet(look.paint(base * (shade + self.texture)[..., None], self.grain), region, reach_up, u)
         into = smoothstep(reach_up - 1.0, reach_up + 0.5 * fold, self.ys)[..., None]
         colour = region * (1 - into) + body * into
         lash = np.exp(-0.5 * ((self.ys - edge) / (0.45 * self.lash)) ** 2)[..., None] * min(1.0, 3 * closure)
@@ -225,6 +243,20 @@ class Lid:
                              flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT)
         under = out[rows, cols].astype(np.float32)
         out[rows, cols] = (under * (1 - lid[..., 3:]) + lid[..., :3]).clip(0, 255).astype(np.uint8)
+
+    def _meet(self, body: np.ndarray, region: np.ndarray, reach_up: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """The lid's `body` shifted, column by column, to the photo's colour just above where it begins, the shift
+        fading out over the lid's upper part (TOP_REACH): its top meets the photo without a rim (a deep socket's
+        shade runs onto the lid, as on a real one) while its bulge keeps the lit skin's colour. Compared blurred,
+        so that the skin's texture, not its colour, tells the two apart."""
+        h, w = u.shape
+        sigma = max(1.5, self.lash)
+        photo, lid = cv2.GaussianBlur(region, (0, 0), sigma), cv2.GaussianBlur(body.astype(np.float32), (0, 0), sigma)
+        row = reach_up - self.ys[0, 0]
+        above, below = (np.clip(np.round(row + d).astype(int), 0, h - 1) for d in (-2, 1))
+        shift = photo[above, np.arange(w)] - lid[below, np.arange(w)]
+        shift = gaussian_filter1d(shift, max(1.0, 0.1 * w), axis=0, mode="nearest")
+        return body + shift[None] * (1 - smoothstep(0.0, TOP_REACH, u))[..., None]
 
 
 def _skin_over(image: np.ndarray, opening: np.ndarray, lash: float, width: int, box: tuple[slice, slice],
@@ -254,6 +286,34 @@ def _skin_over(image: np.ndarray, opening: np.ndarray, lash: float, width: int, 
     # Where the blur took in (almost) nothing, the mean of what was kept takes over, smoothly.
     colour = (cv2.GaussianBlur(patch * skin[..., None], (0, 0), sigma) + 0.02 * fallback) / (weight + 0.02)
     return colour[box[0].start - by0:box[0].stop - by0, box[1].start - bx0:box[1].stop - bx0].astype(np.float32)
+
+
+def _fine_texture(grey: np.ndarray, opening: np.ndarray, lash: float, box: tuple[slice, slice],
+                  below: int) -> np.ndarray:
+    """The skin's fine texture over the lid's `box` (h, w), a share of its brightness: the photo's own where it shows
+    skin (so the lid's top, over the fold, keeps the very grain it had), over the eye (`opening`, widened by its
+    lashes) the skin under it (from row `below`), mirrored. Clipped to the skin's typical strength (its median
+    deviation): the deep lines of a wrinkled face's under-eye, carried up, drew bands across the lid."""
+    g = grey.astype(np.float32)
+    smooth = cv2.GaussianBlur(g, (0, 0), FINE_BLUR)
+    share = (g - smooth) / (smooth + 1.0)
+    skin = np.ones(g.shape, np.uint8)
+    cv2.fillPoly(skin, [np.round(opening).astype(np.int32)], 0)
+    grow = 2 * int(np.ceil(2 * lash)) + 1
+    skin = cv2.erode(skin, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (grow, grow)))
+    if skin.any():
+        middle = np.median(g[skin > 0])
+        skin[(g < LIT * middle) | (g > BRIGHTEST * middle)] = 0
+    rows, cols = box
+    h, w = rows.stop - rows.start, cols.stop - cols.start
+    y0 = min(max(below, 0), g.shape[0] - 1)
+    under = share[y0:y0 + h, cols][::-1]
+    if under.shape[0] < 4 or not skin.any():
+        return np.zeros((h, w), np.float32)
+    under = np.resize(under, (h, w)) if under.shape[0] < h else under
+    keep = cv2.GaussianBlur(skin.astype(np.float32), (0, 0), 1.0)[rows, cols]
+    typical = 1.4826 * float(np.median(np.abs(share[skin > 0])))
+    return np.clip(share[rows, cols] * keep + under * (1 - keep), -typical, typical).astype(np.float32)
 
 
 def _under_eye_relief(grey: np.ndarray, rows: slice, cols: slice, below: int) -> np.ndarray:
