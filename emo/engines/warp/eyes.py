@@ -41,6 +41,7 @@ OUTER_REACH = 0.15  # ... and past its outer corner over this share, covering th
 TOP_REACH = 0.5  # how far down the lid (a share of its height) the photo's colour at its top carries: less left a
 # rim; more, and the socket's shade on the lid reads to FaceMesh as an open eye (even so, on dark sockets blinks
 # measure 0.05-0.08 shallower than with none)
+CORNER_FOLD = 0.6  # how much of the fold a closed lid takes in at its corners, as a share of mid-eye's
 FINE_BLUR = 1.2  # px: a lid's fine texture (pores, grain, fine lines) is what a blur this size removes from skin
 
 
@@ -127,11 +128,10 @@ class Lid:
     lash: float  # thickness of the lash line
     skin: np.ndarray  # (h, w, 3) the colour the skin around the eye has, carried smoothly over the eye
     lit: np.ndarray  # (h, w, 3) the same without the brows, lashes and frames
-    crease: float  # how far above the photo's lash line its lid's fold lies: a closing lid smooths it away
+    fold: np.ndarray  # (w,) how far above the photo's lash line its lid's fold lies: a closing lid takes it in
     lashes: np.ndarray  # (3,) the lash line's colour
     across: np.ndarray  # (w,) 1 mid-eye, 0 at its corners: the lid's paint fades out sideways
-    ball: np.ndarray  # (w,) 1 mid-eye, 0 at its corners: the eyeball under the lid, across (squared: how much of
-    # the fold above the lid it takes in)
+    ball: np.ndarray  # (w,) 1 mid-eye, 0 at its corners: the eyeball under the lid, across
     texture: np.ndarray  # (h, w) the under-eye skin's relief and the fine texture around, a share of brightness
     grain: np.ndarray  # (h, w) the photo's grain, turned with the box
 
@@ -187,11 +187,13 @@ class Lid:
         under_eye = int(bottom.max() + 0.1 * width)
         texture = (_under_eye_relief(grey, slice(y0, y1), slice(x0c, x1c), under_eye)
                    + _fine_texture(grey, opening, lash, box, under_eye))
-        # The fold the lid takes in ends under the brow, its dome's shape kept.
-        room = (top - 1.5 * lash) - (curve(cols, brow) + brow_depth(grey, eye, brow))
-        rise = across ** 2
-        mid = rise > 0.25
-        crease = min(max(skin_h + 2.0 - 0.5 * lash, 0.0), max(float(np.min(room[mid] / rise[mid])), 0.0))
+        # The fold the lid takes in ends under the brow, its dome's shape kept, flattened towards the corners (a
+        # dome that came down to them left the open lid's corners showing above the closed one's).
+        room = np.maximum((top - 1.5 * lash) - (curve(cols, brow) + brow_depth(grey, eye, brow)), 0.0)
+        rise = np.maximum(across ** 2, CORNER_FOLD)
+        mid = across ** 2 > 0.25
+        crease = min(max(skin_h + 2.0 - 0.5 * lash, 0.0), float(np.min(room[mid] / rise[mid])))
+        fold = np.minimum(crease * rise, room)
 
         to_box = turn - np.array([[0, 0, x0c], [0, 0, y0]])
         h, w = y1 - y0, x1c - x0c
@@ -201,7 +203,7 @@ class Lid:
         back = (slice(int(max(py0, 0)), int(min(py1, photo[0]))), slice(int(max(px0, 0)), int(min(px1, photo[1]))))
         grain = cv2.warpAffine(look.grain, to_box, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
         return cls(to_box, back, np.arange(y0, y1, dtype=np.float32)[:, None], top[keep],
-                   reach[keep], lash, skin, lit, crease,
+                   reach[keep], lash, skin, lit, fold[keep].astype(np.float32),
                    np.minimum(lashes, skin.mean((0, 1)) * 0.6).astype(np.float32), fade[keep].astype(np.float32),
                    across[keep].astype(np.float32), texture, grain)
 
@@ -214,7 +216,7 @@ class Lid:
         start = self.top - 1.5 * self.lash  # the photo's own lash line is covered too
         # Above, the lid takes in the photo's skin towards the next dark thing (a brow, a glasses frame), half its
         # fold with it, never the brow itself; at the eye's corners, where the lid does not move, it fades out.
-        fold = FOLD_TAKEN * self.crease * self.ball ** 2 * min(1.0, 2 * closure)
+        fold = FOLD_TAKEN * self.fold * min(1.0, 2 * closure)
         reach_up = start - fold
         u = (self.ys - reach_up) / np.maximum(edge - reach_up, 1.0)  # 0 where the lid begins, 1 at the lashes
         # Shaded as skin over a ball: a little lighter mid-lid, darker down to the lashes and out to the corners.
