@@ -42,6 +42,8 @@ TOP_REACH = 0.5  # how far down the lid (a share of its height) the photo's colo
 # rim; more, and the socket's shade on the lid reads to FaceMesh as an open eye (even so, on dark sockets blinks
 # measure 0.05-0.08 shallower than with none)
 CORNER_FOLD = 0.6  # how much of the fold a closed lid takes in at its corners, as a share of mid-eye's
+SKIN_DARKEST = 0.35  # the skin carried over a lid leaves out what is darker than this share of the median around
+# the eye (brow hairs, lashes: left in, they smudged a sooty band over the lid under a low, thick brow)
 FINE_BLUR = 1.2  # px: a lid's fine texture (pores, grain, fine lines) is what a blur this size removes from skin
 
 
@@ -173,7 +175,7 @@ class Lid:
         # eye without its brows and lashes (a deep socket's shade kept: left out, lids were light eggs in it).
         opening = np.concatenate([np.stack([cols, top], 1), np.stack([cols, bottom], 1)[::-1]])
         box = (slice(y0, y1), slice(x0c, x1c))
-        skin = _skin_over(image, opening, lash, width, box)
+        skin = _skin_over(image, opening, lash, width, box, darkest=SKIN_DARKEST)
         lit = _skin_over(image, opening, lash, width, box, darkest=LIT)
         line = [image[int(np.clip(round(t), 0, size - 1)), c] for t, c in zip(top[keep], range(x0c, x1c))]
         line = np.array(line, np.float32).reshape(-1, 3)
