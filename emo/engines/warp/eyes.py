@@ -225,7 +225,7 @@ class Lid:
         shade = 1.0 + 0.05 * np.sin(np.pi * np.clip(u, 0, 1)) - 0.16 * smoothstep(0.6, 1.0, u)
         shade = shade * (1 - ROUNDING * (1 - self.ball))
         # Its top is the photo's own skin, turning into the smooth lid under the brow or frame, which stay: all lid
-        # from halfway down the fold (a fold left showing reads as an open eye's lid).
+        # from halfway down the part of the fold it takes in; lower, where it bulges, the lit skin's colour.
         bulge = LIT_SHARE * smoothstep(0.2, 0.6, u)[..., None]
         base = self.skin * (1 - bulge) + self.lit * bulge
         body = self._meet(look.paint(base * (shade + self.texture)[..., None], self.grain), region, reach_up, u)
