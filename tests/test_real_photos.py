@@ -173,10 +173,11 @@ def test_a_tilted_eyes_lid_closes_along_the_eye(degrees):
 
 @pytest.mark.parametrize("photo", [SPEAKING, ROOT / "examples" / "eileen_collins.jpg"], ids=["speaking", "scan"])
 def test_a_closed_lids_top_meets_the_photo_without_a_rim(photo):
-    """Where the painted lid begins, over the eye's middle, the closed eye's brightness steps no more than the
-    skin's: a lid lighter and smoother than the fold it covers showed a dome's rim (a median step of 16-32 grey
-    levels on these photos; about half that once the lid takes the photo's colour at its top and half its fold)."""
+    """Where the painted lid begins, over the eye's middle, the closed eye's brightness steps by less than 20 grey
+    levels (median): a lid lighter and smoother than the fold it covers showed a dome's rim (16-32 on these photos;
+    about half that once the lid takes the photo's colour at its top and half its fold)."""
     rig, portrait, face = rig_for(photo, 512)
+    assert len(rig.lids) == 2
     shut = cv2.cvtColor(rig.frame(rig.controls(0.0, 0, 0, 1.0, 0, 0, 0)), cv2.COLOR_RGB2GRAY)
     for lid in rig.lids:
         h, w = lid.grain.shape

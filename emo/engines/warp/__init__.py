@@ -66,6 +66,7 @@ class FaceRig:
         skin = float(luma(self.look.skin))
         # Dark glasses hide both eyes: one dark eye alone is in shadow (or squints), and still blinks.
         hidden = all(behind_dark_lenses(lm[eye], grey, skin) for eye in (EYE_L, EYE_R))
+        # (0 and 3: which of each eye's six landmarks is its outer corner, dlib's 36 and 45)
         self.lids = [] if hidden else [Lid.build(lm[eye], lm[brow], portrait, grey, iod, self.look, outer)
                                        for eye, brow, outer in ((EYE_L, BROW_L, 0), (EYE_R, BROW_R, 3))]
         self.head = HeadLayer(portrait, lm, iod, others)

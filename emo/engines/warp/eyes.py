@@ -128,11 +128,13 @@ class Lid:
     top: np.ndarray  # (w,) upper lid edge in each column
     reach: np.ndarray  # (w,) how far the edge travels to meet the lower lid
     lash: float  # thickness of the lash line
-    skin: np.ndarray  # (h, w, 3) the colour the skin around the eye has, carried smoothly over the eye
-    lit: np.ndarray  # (h, w, 3) the same without the brows, lashes and frames
+    skin: np.ndarray  # (h, w, 3) the colour the skin around the eye has, carried smoothly over the eye, its
+    # darkest (brow hairs, lashes) left out
+    lit: np.ndarray  # (h, w, 3) the same with more left out: shadows, frames (LIT against SKIN_DARKEST)
     fold: np.ndarray  # (w,) how far above the photo's lash line its lid's fold lies: a closing lid takes it in
     lashes: np.ndarray  # (3,) the lash line's colour
-    across: np.ndarray  # (w,) 1 mid-eye, 0 at its corners: the lid's paint fades out sideways
+    across: np.ndarray  # (w,) how much of the lid is painted, column by column: 1 over the eye, fading out at its
+    # inner corner and past its outer one
     ball: np.ndarray  # (w,) 1 mid-eye, 0 at its corners: the eyeball under the lid, across
     texture: np.ndarray  # (h, w) the under-eye skin's relief and the fine texture around, a share of brightness
     grain: np.ndarray  # (h, w) the photo's grain, turned with the box
@@ -170,9 +172,10 @@ class Lid:
         y1 = min(int(np.ceil(bottom.max() + lash)) + 3, size)
         x0c, x1c = max(x0, 0), min(x1, size)
         keep = slice(x0c - x0, x1c - x0)
-        # The lid's colour: the skin around the eye carried over it (a deep-set eye's shadow and all), so it meets
-        # the photo without a seam on any side; lower, where a closed lid bulges into the light, the skin around the
-        # eye without its brows and lashes (a deep socket's shade kept: left out, lids were light eggs in it).
+        # The lid's colour: the skin around the eye carried over it (a deep-set eye's shadow and all, its brow hairs
+        # and lashes not), so it meets the photo without a seam on any side; lower, where a closed lid bulges into
+        # the light, that skin without its shadows and frames either (a deep socket's shade kept: left out, lids
+        # were light eggs in it).
         opening = np.concatenate([np.stack([cols, top], 1), np.stack([cols, bottom], 1)[::-1]])
         box = (slice(y0, y1), slice(x0c, x1c))
         skin = _skin_over(image, opening, lash, width, box, darkest=SKIN_DARKEST)
@@ -217,7 +220,8 @@ class Lid:
         edge = self.top + closure * self.reach  # where the lashes are now
         start = self.top - 1.5 * self.lash  # the photo's own lash line is covered too
         # Above, the lid takes in the photo's skin towards the next dark thing (a brow, a glasses frame), half its
-        # fold with it, never the brow itself; at the eye's corners, where the lid does not move, it fades out.
+        # fold with it, never the brow itself; at the inner corner, where the lid does not move, it fades out, and
+        # past the outer one.
         fold = FOLD_TAKEN * self.fold * min(1.0, 2 * closure)
         reach_up = start - fold
         u = (self.ys - reach_up) / np.maximum(edge - reach_up, 1.0)  # 0 where the lid begins, 1 at the lashes
