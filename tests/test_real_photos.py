@@ -13,7 +13,7 @@ import pytest
 import emo
 from emo import motion
 from emo.engines import RenderJob, load_engine
-from emo.engines.warp import FaceRig, eyes
+from emo.engines.warp import FaceRig
 from emo.face import check_photo, crop_portrait, detect_face, dlib_model
 
 from . import images
@@ -182,7 +182,7 @@ def test_a_closed_lids_top_meets_the_photo_without_a_rim(photo):
     for lid in rig.lids:
         h, w = lid.grain.shape
         grey = cv2.GaussianBlur(cv2.warpAffine(shut, lid.to_box, (w, h), flags=cv2.INTER_LINEAR), (0, 0), 1.0)
-        begins = lid.top - 1.5 * lid.lash - eyes.FOLD_TAKEN * lid.fold - lid.ys[0, 0]
+        begins = lid.begins(1.0) - lid.ys[0, 0]
         steps = [abs(float(grey[int(begins[c]) + 3, c]) - float(grey[int(begins[c]) - 3, c]))
                  for c in np.flatnonzero(lid.ball > 0.5) if 3 <= begins[c] < h - 4]
         assert len(steps) >= 5 and np.median(steps) < 20, np.median(steps)

@@ -218,12 +218,8 @@ class Lid:
         region = cv2.warpAffine(out, self.to_box, (w, h), flags=cv2.INTER_LINEAR,
                                 borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
         edge = self.top + closure * self.reach  # where the lashes are now
-        start = self.top - 1.5 * self.lash  # the photo's own lash line is covered too
-        # Above, the lid takes in the photo's skin towards the next dark thing (a brow, a glasses frame), half its
-        # fold with it, never the brow itself; at the inner corner, where the lid does not move, it fades out, and
-        # past the outer one.
-        fold = FOLD_TAKEN * self.fold * min(1.0, 2 * closure)
-        reach_up = start - fold
+        fold = self.fold_taken(closure)
+        reach_up = self.begins(closure)
         u = (self.ys - reach_up) / np.maximum(edge - reach_up, 1.0)  # 0 where the lid begins, 1 at the lashes
         # Shaded as skin over a ball: a little lighter mid-lid, darker down to the lashes and out to the corners.
         shade = 1.0 + 0.05 * np.sin(np.pi * np.clip(u, 0, 1)) - 0.16 * smoothstep(0.6, 1.0, u)
@@ -252,6 +248,17 @@ class Lid:
         under = out[rows, cols].astype(np.float32)
         out[rows, cols] = (under * (1 - lid[..., 3:]) + lid[..., :3]).clip(0, 255).astype(np.uint8)
 
+    def fold_taken(self, closure: float) -> np.ndarray:
+        """How much of the fold above (per column, pixels) the lid `closure` closed takes in."""
+        return FOLD_TAKEN * self.fold * min(1.0, 2 * closure)
+
+    def begins(self, closure: float) -> np.ndarray:
+        """Where (per column, the box's rows) the lid `closure` closed begins. Above the photo's own lash line, which
+        it covers, it takes in the photo's skin towards the next dark thing (a brow, a glasses frame), part of the
+        fold with it, never the brow itself; at the inner corner, where the lid does not move, it fades out (see
+        `across`), and past the outer one."""
+        return (self.top - 1.5 * self.lash) - self.fold_taken(closure)
+
     def _meet(self, body: np.ndarray, region: np.ndarray, reach_up: np.ndarray, u: np.ndarray) -> np.ndarray:
         """The lid's `body` shifted, column by column, to the photo's colour just above where it begins, the shift
         fading out over the lid's upper part (TOP_REACH): its top meets the photo without a rim (a deep socket's
@@ -267,6 +274,19 @@ class Lid:
         return body + shift[None] * (1 - smoothstep(0.0, TOP_REACH, u))[..., None]
 
 
+def _skin_mask(light: np.ndarray, opening: np.ndarray, grow: int, darkest: float) -> np.ndarray:
+    """Which pixels of `light` (brightness, h x w) are skin around an eye (uint8 0/1): not in its opening (a
+    polygon, widened by `grow` pixels), not darker than `darkest` times the median of the rest (shadow, brows,
+    frames), not much brighter (an eye's white the landmarks missed, a glint)."""
+    skin = np.ones(light.shape, np.uint8)
+    cv2.fillPoly(skin, [np.round(opening).astype(np.int32)], 0)
+    skin = cv2.erode(skin, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (grow, grow)))
+    if skin.any():
+        middle = np.median(light[skin > 0])
+        skin[(light < darkest * middle) | (light > BRIGHTEST * middle)] = 0
+    return skin
+
+
 def _skin_over(image: np.ndarray, opening: np.ndarray, lash: float, width: int, box: tuple[slice, slice],
                darkest: float = 0.0) -> np.ndarray:
     """The colour of the skin around an eye, carried smoothly over it, in `box` (h, w, 3 float32).
@@ -280,14 +300,7 @@ def _skin_over(image: np.ndarray, opening: np.ndarray, lash: float, width: int, 
     by0, bx0 = max(box[0].start - pad, 0), max(box[1].start - pad, 0)
     by1, bx1 = min(box[0].stop + pad, size), min(box[1].stop + pad, image.shape[1])
     patch = image[by0:by1, bx0:bx1].astype(np.float32)
-    skin = np.ones(patch.shape[:2], np.uint8)
-    cv2.fillPoly(skin, [np.round(opening - (bx0, by0)).astype(np.int32)], 0)
-    grow = 2 * int(np.ceil(lash)) + 1
-    skin = cv2.erode(skin, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (grow, grow)))
-    if skin.any():
-        light = luma(patch)
-        middle = np.median(light[skin > 0])
-        skin[(light < darkest * middle) | (light > BRIGHTEST * middle)] = 0
+    skin = _skin_mask(luma(patch), opening - (bx0, by0), 2 * int(np.ceil(lash)) + 1, darkest)
     sigma = max(2.0, 0.15 * width)
     weight = cv2.GaussianBlur(skin.astype(np.float32), (0, 0), sigma)[..., None]
     fallback = patch[skin > 0].mean(0) if skin.any() else patch.reshape(-1, 3).mean(0)
@@ -305,13 +318,7 @@ def _fine_texture(grey: np.ndarray, opening: np.ndarray, lash: float, box: tuple
     g = grey.astype(np.float32)
     smooth = cv2.GaussianBlur(g, (0, 0), FINE_BLUR)
     share = (g - smooth) / (smooth + 1.0)
-    skin = np.ones(g.shape, np.uint8)
-    cv2.fillPoly(skin, [np.round(opening).astype(np.int32)], 0)
-    grow = 2 * int(np.ceil(2 * lash)) + 1
-    skin = cv2.erode(skin, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (grow, grow)))
-    if skin.any():
-        middle = np.median(g[skin > 0])
-        skin[(g < LIT * middle) | (g > BRIGHTEST * middle)] = 0
+    skin = _skin_mask(g, opening, 2 * int(np.ceil(2 * lash)) + 1, LIT)
     rows, cols = box
     h, w = rows.stop - rows.start, cols.stop - cols.start
     y0 = min(max(below, 0), g.shape[0] - 1)
