@@ -186,7 +186,7 @@ class Mouth:
             meet = upper + CLOSE_LIFT * (lower - upper)
             # Where the upper teeth end (where the photo shows none, the top of the opening: the lips' meeting).
             teeth = _teeth_edge(grey, col, upper, upper + TEETH_SEARCH * (lower - upper), mx, half)
-            edge = np.clip(teeth, meet, np.maximum(lower, meet))
+            edge = np.clip(gaussian_filter1d(teeth, span / 4, mode="nearest"), meet, np.maximum(lower, meet))
             m = int(np.argmin(np.abs(col - mx)))
             depth = lip_depth * (1 + CORNER_RAMP * (1 - shape))
 
@@ -296,7 +296,7 @@ class Mouth:
         upper teeth and then the upper lip, following the head: the fields cut there, a jagged edge at the pixel
         scale."""
         jaw, lips = self.closing(close_px)
-        strength = SEAL_DARK * smoothstep(0.5, 1.0, jaw)
+        strength = SEAL_DARK * smoothstep(0.5, 1.0, close_px / max(self.photo_gap, 1e-3))
         if strength <= 0 or len(self.shut_line) < 2:
             return
         x, shut, edge = self.shut_line.T
