@@ -12,6 +12,7 @@ from emo import motion
 from emo.engines import RenderJob, load_engine
 from emo.engines.warp import FaceRig, WarpEngine
 from emo.engines.warp.head import LOW
+from emo.engines.warp.eyes import _fine_texture, _under_eye_relief
 from emo.engines.warp.look import CAVITY, PhotoLook, _unshown_teeth, eye_pixels, luma, to_lab
 from emo.engines.warp.mouth import _teeth_edge
 from emo.engines.warp.shapes import apart
@@ -356,3 +357,16 @@ def test_painted_edges_are_as_soft_as_the_photos_own(portrait):
     image, face = portrait
     soft = [PhotoLook.of(cv2.GaussianBlur(image, (0, 0), s) if s else image, face).softness for s in (0, 1.0, 2.0)]
     assert soft[0] < soft[1] < soft[2] and 1.7 < soft[2] < 2.3, soft
+
+
+def test_skin_carried_up_from_under_an_eye_near_the_frames_bottom_is_mirrored_not_tiled():
+    """Where the frame's bottom cuts the skin under an eye short, what is missing is that skin mirrored: tiled, its
+    last row was followed by its first, a seam across the lid."""
+    rng = np.random.default_rng(0)
+    grey = np.clip(120 + np.cumsum(rng.normal(0, 6, (60, 40)), axis=0), 0, 255).astype(np.uint8)  # smooth down
+    box = (slice(20, 44), slice(5, 35))  # 24 rows; under the eye, from row 50, only 10 remain
+    eye = np.array([[12, 30], [28, 30], [28, 34], [12, 34]], np.float32)
+    for made in (_under_eye_relief(grey, *box, below=50), _fine_texture(grey, eye, 1.0, box, below=50)):
+        assert made.shape == (24, 30)
+        steps = np.abs(np.diff(made[:, 10:20], axis=0)).mean(1)
+        assert steps[9] <= 2 * np.median(steps) + 1e-6  # no seam where the real rows run out (the 10th)
