@@ -30,6 +30,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d, maximum_filter1d, minimum_filter1d
 
 from ...face import CHIN, EDGE_BAND, LIPS_INNER, LIPS_OUTER
+from ...motion import MAX_OPEN
 from .head import LOW
 from .look import PhotoLook, less_red_than_lips, luma, to_lab, to_rgb
 from .shapes import apart, arc, curve, sample, smoothstep
@@ -153,8 +154,11 @@ class Mouth:
         self.open_field = opening(shape, self.lip_lift)
         # Rounded lips ("oo") part in an oval: what full rounding adds to the opening.
         self.round_field = opening(apart(col, mx, half, rounded=1.0), self.round_lift) - self.open_field
-        # A photo's open mouth has this much less room left: the widest stays natural.
-        self.headroom = 1.0 if self.rests_closed else float(np.clip(1 - photo_gap / (WIDEST * iod), 0.4, 1.0))
+        # The plan's opening is scaled: a parted photo's mouth has this much less room left (the widest stays
+        # natural); a photo resting closed opens on its loudest notes as wide as it is open (the photo itself,
+        # its own teeth and all, rather than a mouth that never opens as far as the one in the picture).
+        self.headroom = (max(1.0, photo_gap / (MAX_OPEN * iod)) if self.rests_closed
+                         else float(np.clip(1 - photo_gap / (WIDEST * iod), 0.4, 1.0)))
 
         # Closing (open photos only), in two parts, each a field of how far up (+) each pixel samples the photo when
         # done. First the jaw: what is under the upper teeth (the dark, the lower teeth, the lower lip) rises until
@@ -226,9 +230,9 @@ class Mouth:
 
     def gaps(self, open_iod: float) -> tuple[float, float]:
         """(opening, closing) in pixels for the plan's opening (inter-ocular distances over closed lips)."""
+        target = open_iod * self.iod * self.headroom
         if not self.rests_closed:
-            return open_iod * self.iod * self.headroom, 0.0
-        target = open_iod * self.iod
+            return target, 0.0
         return max(target - self.photo_gap, 0.0), max(self.photo_gap - target, 0.0)
 
     def close(self, local_y: np.ndarray, close_px: float) -> None:
