@@ -196,10 +196,14 @@ class Mouth:
 
             # (the chin rises as much as the landmarks' gap shuts, which the opening's envelope mid-mouth outruns)
             chin_share = photo_gap / max(lower[m] - upper[m], 1e-3)
+            # Under the chin the rise fades out from where the shut chin comes to rest, not from where it was: the
+            # jaw rises whole and the neck under it stretches, rather than what lies under the chin (a collar, a
+            # microphone) being lifted up into the chin's old place.
+            settled = 1 - smoothstep(lm[CHIN, 1] - (1 - CLOSE_LIFT) * photo_gap, fade_end, ys)
 
             def rise(start: np.ndarray, amount: np.ndarray) -> np.ndarray:
                 t = np.clip((ys - lower) / depth, 0, 1)
-                return np.where(ys >= start, ((1 - t) * amount + t * chin * chin_share * amount[m]) * below_chin, 0)
+                return np.where(ys >= start, ((1 - t) * amount + t * chin * chin_share * amount[m]) * settled, 0)
 
             # The lips press a little past meeting (max(2 px, 0.03 inter-ocular) mid-mouth), as lips do: the lower
             # lip already rises that much further against the teeth.
