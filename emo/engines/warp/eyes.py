@@ -325,7 +325,8 @@ def _fine_texture(grey: np.ndarray, opening: np.ndarray, lash: float, box: tuple
     under = share[y0:y0 + h, cols][::-1]
     if under.shape[0] < 4 or not skin.any():
         return np.zeros((h, w), np.float32)
-    under = np.pad(under, ((0, h - under.shape[0]), (0, 0)), mode="symmetric")  # (cut short by the frame's bottom)
+    # (cut short by the frame's bottom: mirrored on at the far end, the skin nearest the eye stays at the lashes)
+    under = np.pad(under, ((h - under.shape[0], 0), (0, 0)), mode="symmetric")
     keep = cv2.GaussianBlur(skin.astype(np.float32), (0, 0), 1.0)[rows, cols]
     typical = 1.4826 * float(np.median(np.abs(share[skin > 0])))
     return np.clip(share[rows, cols] * keep + under * (1 - keep), -typical, typical).astype(np.float32)
@@ -345,7 +346,7 @@ def _under_eye_relief(grey: np.ndarray, rows: slice, cols: slice, below: int) ->
     relief /= patch.mean() + 1.0
     low, high = np.percentile(relief, [5, 95])
     relief = RELIEF * np.clip(relief, low, high)[::-1]
-    return np.pad(relief, ((0, h - relief.shape[0]), (0, 0)), mode="symmetric")  # (cut short by the frame's bottom)
+    return np.pad(relief, ((h - relief.shape[0], 0), (0, 0)), mode="symmetric")  # (as in _fine_texture)
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ from .shapes import apart, arc, curve, sample, smoothstep
 
 LIP_LIFT = 0.2  # share of the mouth's opening made by the upper lip rising; the jaw drops the rest
 ROUND_LIFT = 0.35  # ... when the lips are rounded (an "oo"): the upper lip arches up too
-CLOSE_LIFT = 0.1  # share of an open photo's gap its upper lip closes, down over its teeth; the jaw rises the rest
+CLOSE_LIFT = 0.1  # share of an open photo's opening its upper lip closes, over its teeth; the jaw rises the rest
 WIDEST = 0.36  # inner-lip gap of a wide sung "ah", in inter-ocular distances, photo's own gap included
 CORNER_RAMP = 3.0  # how much longer the jaw's drop takes to build up under the mouth corners than mid-mouth
 WIDEN_STILL = 0.5  # share of the mouth's half-width, about its middle, that rounding and spreading leave in place
@@ -48,7 +48,8 @@ LOWER_SHOWN = 0.25  # how much of the lower teeth (their tips) shows over the lo
 LOWER_SHADE = 0.3  # how much darker (in lightness above the mouth's dark) the lower teeth are than the upper
 OPENING_DARK = 0.6  # what an open photo's lips frame is darker than this share of the lips (its cavity) ...
 TEETH_LIGHT = 1.2  # ... or lighter than this share and less red than the lips (its teeth)
-TEETH_SEARCH = 0.6  # an open photo's upper teeth are looked for in this top share of its opening
+TEETH_SEARCH = 0.6  # an open photo's upper teeth end in this top share of its opening (lower, the lower teeth's
+# fall to the lip would be taken for theirs); longer ones are cut there, and the jaw rises over what lies below
 SEAM = 0.015  # half the thickness (inter-ocular) of the dark line where closed lips meet
 SEAL_DARK = 0.6  # how dark that line is where an open photo's lips shut, as a share of the mouth's dark
 ASSETS = Path(__file__).parent / "assets"
@@ -188,7 +189,7 @@ class Mouth:
 
             upper, lower = envelope(upper, minimum_filter1d), envelope(lower, maximum_filter1d)
             meet = upper + CLOSE_LIFT * (lower - upper)
-            # Where the upper teeth end (where the photo shows none, the top of the opening: the lips' meeting).
+            # Where the upper teeth end; with none, the search gives the opening's top, raised to where the lips meet.
             teeth = _teeth_edge(grey, col, upper, upper + TEETH_SEARCH * (lower - upper), mx, half)
             edge = np.clip(gaussian_filter1d(teeth, span / 4, mode="nearest"), meet, np.maximum(lower, meet))
             m = int(np.argmin(np.abs(col - mx)))
@@ -211,7 +212,9 @@ class Mouth:
             fall = (meet - upper + CLOSE_LIFT * press) * smoothstep(lm[33, 1], meet, ys)
             self.jaw_close = (rise(edge, lower - edge + (1 - CLOSE_LIFT) * press) * still).astype(np.float32)
             self.lips_close = ((rise(meet, edge - meet) - np.where(ys < meet, fall, 0)) * still).astype(np.float32)
-            self.jaw_share = float((lower[m] - edge[m]) / max(lower[m] - upper[m], 1e-3))  # of the closing
+            # The jaw's share of the closing: of the lower lip's whole way up (the press included), mid-mouth.
+            way = lower[m] - meet[m] + (1 - CLOSE_LIFT) * press[m]
+            self.jaw_share = float((lower[m] - edge[m] + (1 - CLOSE_LIFT) * press[m]) / max(way, 1e-3))
             # Over the teeth's lower part (between where the lips meet and the teeth's edge) the lower lip's top
             # moves up as the lips close: rows above it still show the teeth, rows under it the lower lip, raised
             # by the jaw as well. The two fields, scaled, cannot say that; this band is set per frame (see close).
@@ -220,9 +223,9 @@ class Mouth:
             self._band = rows
             self._band_meet, self._band_edge = meet[None], edge[None]
             self._band_ys = ys[rows]
-            self._band_jaw = ((lower - edge + (1 - CLOSE_LIFT) * press) * below_chin[rows] * still[rows]).astype(
+            self._band_jaw = ((lower - edge + (1 - CLOSE_LIFT) * press) * settled[rows] * still[rows]).astype(
                 np.float32)
-            self._band_lips = ((edge - meet) * below_chin[rows] * still[rows]).astype(np.float32)
+            self._band_lips = ((edge - meet) * settled[rows] * still[rows]).astype(np.float32)
             inside = (col > lm[48, 0]) & (col < lm[54, 0])
             # Where the lower lip's top meets the teeth, and at last the upper lip (x, y shut, y at the teeth's edge).
             self.shut_line = np.stack([col[inside], meet[inside], edge[inside]], 1)
@@ -303,12 +306,14 @@ class Mouth:
         """The soft dark line where an open photo's lower lip, rising as it shuts (`close_px` of the way), meets the
         upper teeth and then the upper lip, following the head: the fields cut there, a jagged edge at the pixel
         scale."""
-        jaw, lips = self.closing(close_px)
+        # It fades in with the whole closing: while the jaw still rises it lies under the upper teeth, where the
+        # jaw's field cuts too (a pixel stair-step there) and a mouth is in shade.
+        lips = self.closing(close_px)[1]
         strength = SEAL_DARK * smoothstep(0.5, 1.0, close_px / max(self.photo_gap, 1e-3))
         if strength <= 0 or len(self.shut_line) < 2:
             return
-        x, shut, edge = self.shut_line.T
-        line = self._moved(np.stack([x, edge - lips * (edge - shut)], 1), widen, fwd)
+        x, meet, edge = self.shut_line.T
+        line = self._moved(np.stack([x, edge - lips * (edge - meet)], 1), widen, fwd)
         width = SEAM * self.iod
         pad = int(np.ceil(3 * width)) + 2
         size = out.shape[0]
@@ -395,9 +400,10 @@ def _opening_rows(image: np.ndarray, lm: np.ndarray, col: np.ndarray,
 def _teeth_edge(grey: np.ndarray, col: np.ndarray, start: np.ndarray, stop: np.ndarray, mx: float,
                 half: float) -> np.ndarray:
     """Where the photo's upper teeth end, per column (y, pixels): the sharpest fall from bright to dark going down
-    between rows `start` and `stop` (`start` where no column shows a clear one). Each column takes one of the lowest edges near it (the gap between two teeth ends
-    higher than they do: the jaw opened in and out of the gaps, a saw-tooth), then columns without a clear edge, and the
-    edge's wiggles, take a running median of their neighbours', so the jaw opens along the teeth's own line."""
+    between rows `start` and `stop` (`start` itself where fewer than 3 columns show a clear one). Each column takes
+    one of the lowest edges near it (the gap between two teeth ends higher than they do: the jaw opened in and out of
+    the gaps, a saw-tooth), then columns without a clear edge, and the edge's wiggles, take a running median of their
+    neighbours', so the jaw opens along the teeth's own line."""
     edge = np.full(len(col), np.nan, np.float32)
     for c in np.flatnonzero(np.abs(col - mx) < 0.85 * half):
         y0, y1 = int(start[c]), int(np.ceil(stop[c])) + 1
