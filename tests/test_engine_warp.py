@@ -262,6 +262,24 @@ def test_the_jaw_opens_along_the_teeths_tips_not_into_the_gaps_between_them():
     assert np.abs(edge[middle] - 115).max() <= 2
 
 
+def test_a_smile_showing_both_rows_of_teeth_opens_between_them():
+    """Upper teeth to row 100, a darker line where the rows meet, lower teeth to row 112 (a sharper fall to the
+    lower lip), a few columns whose line does not show: the jaw opens along where the upper teeth end, one smooth
+    line (it took the lower teeth's end where that fall was the sharper: the lower row stayed with the skull there,
+    a step-shaped bulge of teeth)."""
+    grey = np.full((200, 200), 60, np.uint8)
+    cols = np.arange(50, 150, dtype=np.float32)
+    grey[80:100, 50:150] = 210
+    grey[100:102, 50:150] = 120  # where the rows meet: a fall of 90
+    grey[102:112, 50:150] = 190  # the lower teeth, then the lower lip: a fall of 130
+    grey[100:102, 120:135] = 190  # ... not shown in these columns
+    start, stop = np.full(len(cols), 90.0, np.float32), np.full(len(cols), 116.0, np.float32)
+    edge = _teeth_edge(grey, cols, start, stop, 100.0, 50.0, first=True)
+    middle = np.abs(cols - 100) < 40
+    assert np.abs(edge[middle] - 100.5).max() <= 4  # (where the line does not show, bounded by the rest's arch)
+    assert np.abs(_teeth_edge(grey, cols, start, stop, 100.0, 50.0)[middle] - 100.5).max() > 5  # the sharpest: lower
+
+
 def test_a_wide_open_mouth_shows_only_the_lower_teeths_tips(portrait):
     """The lower lip covers most of the lower teeth: down the middle of a wide-open mouth they take at most a tenth
     of its height (the donor's whole lower teeth, 0.27 of it, read as a grey tray; half of them, as a grey stripe

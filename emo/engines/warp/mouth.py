@@ -48,6 +48,7 @@ LOWER_SHOWN = 0.25  # how much of the lower teeth (their tips) shows over the lo
 LOWER_SHADE = 0.3  # how much darker (in lightness above the mouth's dark) the lower teeth are than the upper
 OPENING_DARK = 0.6  # what an open photo's lips frame is darker than this share of the lips (its cavity) ...
 TEETH_LIGHT = 1.2  # ... or lighter than this share and less red than the lips (its teeth)
+FIRST_FALL = 0.5  # a smile's upper teeth end at the first fall to dark this clear, against the clearest
 TEETH_SEARCH = 0.6  # an open photo's upper teeth end in this top share of its opening (lower, the lower teeth's
 # fall to the lip would be taken for theirs); longer ones are cut there, and the jaw rises over what lies below
 SEAM = 0.015  # half the thickness (inter-ocular) of the dark line where closed lips meet
@@ -129,7 +130,7 @@ class Mouth:
         self.draw_teeth = not parted  # a photo with parted lips shows its own teeth (or their absence)
         seam = (upper + lower) / 2
         if parted and not self.rests_closed:
-            seam = np.maximum(seam, _teeth_edge(grey, col, seam, lower + 0.03 * iod, mx, half))
+            seam = np.maximum(seam, _teeth_edge(grey, col, seam, lower + 0.03 * iod, mx, half, first=True))
         self.centre = np.array([mx, np.interp(mx, col, seam)])
         outline_x = np.linspace(mx - half, mx + half, 24, dtype=np.float32)  # where the opening's outline is drawn
         self.outline = (outline_x, np.interp(outline_x, col, seam))
@@ -398,9 +399,10 @@ def _opening_rows(image: np.ndarray, lm: np.ndarray, col: np.ndarray,
 
 
 def _teeth_edge(grey: np.ndarray, col: np.ndarray, start: np.ndarray, stop: np.ndarray, mx: float,
-                half: float) -> np.ndarray:
+                half: float, first: bool = False) -> np.ndarray:
     """Where the photo's upper teeth end, per column (y, pixels): the sharpest fall from bright to dark going down
-    between rows `start` and `stop` (`start` itself where fewer than 3 columns show a clear one). Each column takes
+    between rows `start` and `stop` (`start` itself where fewer than 3 columns show a clear one); with `first`, the
+    first fall nearly as sharp (a smile showing both rows of teeth: the lower row ends lower). Each column takes
     one of the lowest edges near it (the gap between two teeth ends higher than they do: the jaw opened in and out of
     the gaps, a saw-tooth), then columns without a clear edge, and the edge's wiggles, take a running median of their
     neighbours', so the jaw opens along the teeth's own line."""
@@ -413,7 +415,11 @@ def _teeth_edge(grey: np.ndarray, col: np.ndarray, start: np.ndarray, stop: np.n
         profile = grey[y0 - 1:y1 + 1, x - 1:x + 2].astype(np.float32).mean(1)
         fall = profile[:-2] - profile[2:]  # central difference, + where it darkens going down
         if fall.max() > 12:  # a clear edge
-            edge[c] = y0 + int(np.argmax(fall)) + 0.5
+            if first:
+                peak = (fall >= np.roll(fall, 1)) & (fall >= np.roll(fall, -1))
+                edge[c] = y0 + int(np.argmax(peak & (fall > max(12.0, FIRST_FALL * fall.max())))) + 0.5
+            else:
+                edge[c] = y0 + int(np.argmax(fall)) + 0.5
     found = np.flatnonzero(~np.isnan(edge))
     if found.size < 3:
         return start
@@ -422,4 +428,12 @@ def _teeth_edge(grey: np.ndarray, col: np.ndarray, start: np.ndarray, stop: np.n
     reach = max(3, int(0.3 * half) | 1)  # a tooth and a gap or two
     tips = np.array([np.percentile(offsets[max(i - reach // 2, 0):i + reach // 2 + 1], 75) for i in range(len(found))])
     smooth = np.array([np.median(tips[max(i - window // 2, 0):i + window // 2 + 1]) for i in range(len(found))])
+    # The teeth's line is a smooth arch: a stretch found well below it is the lower teeth's end, where the rows of
+    # teeth meet without a clear dark between them (a robust parabola through the rest bounds it).
+    x = col[found] - mx
+    keep = np.ones(len(found), bool)
+    for _ in range(3):
+        arch = np.polyval(np.polyfit(x[keep], smooth[keep], 2), x)
+        keep = smooth - arch <= max(float(np.percentile(np.abs(smooth - arch), 60)), 1.0)
+    smooth = np.minimum(smooth, arch + max(1.0, 0.05 * half))
     return np.interp(np.arange(len(col)), found, smooth) + stop
