@@ -45,6 +45,7 @@ OPEN_PHOTO = 0.06  # inner-lip gap (inter-ocular) from which a photo's mouth cou
 DARK_INSIDE = 0.8  # ... if what its lips frame is darker than this share of its lips: a cavity, not teeth
 FLESH_SHADE = 0.75  # the inside of a mouth is in shade: its flesh less saturated than the lips outside
 LOWER_SHOWN = 0.25  # how much of the lower teeth (their tips) shows over the lower lip
+LOWER_FROM = 0.5  # how open (a share of the donor's wide-open height) a mouth is when its lower teeth begin to show
 LOWER_SHADE = 0.3  # how much darker (in lightness above the mouth's dark) the lower teeth are than the upper
 OPENING_DARK = 0.6  # what an open photo's lips frame is darker than this share of the lips (its cavity) ...
 TEETH_LIGHT = 1.2  # ... or lighter than this share and less red than the lips (its teeth)
@@ -343,7 +344,9 @@ class Mouth:
         inner = self.interior
         natural = inner.aspect * 2 * half  # the interior's height at this width, as in its photo
         top = np.minimum(inner.upper_teeth * natural if self.draw_teeth else 0.0, 0.7 * gap)
-        shown = LOWER_SHOWN * inner.lower_teeth  # the band of the donor's lower teeth that shows over the lip
+        # The band of the donor's lower teeth that shows over the lip: their tips, on wide vowels only (less open,
+        # the lower lip covers them).
+        shown = LOWER_SHOWN * inner.lower_teeth * smoothstep(LOWER_FROM, 1.0, gap / natural)
         bottom = np.minimum(shown * natural, np.maximum(gap - top - 0.12 * natural, 0))
         middle = np.maximum(gap - top - bottom, 1e-3)
         v = np.where(down < top, inner.upper_teeth * down / np.maximum(top, 1e-3),
