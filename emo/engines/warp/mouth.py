@@ -167,7 +167,7 @@ class Mouth:
         # done. First the jaw: what is under the upper teeth (the dark, the lower teeth, the lower lip) rises until
         # the lower lip meets the teeth's edge; the upper teeth stay with the skull (closing the lips together ate
         # them from below first and left their top edge floating as a white line mid-mouth). Then the lips: the
-        # upper lip comes down CLOSE_LIFT of the photo's gap and the lower lip rises the rest, over the teeth. Each
+        # upper lip comes down CLOSE_LIFT of the opening and the lower lip rises the rest, over the teeth. Each
         # moves column by column as far as the gap is there (nothing moves at the corners, where it is nil); below,
         # the rise grows to the chin's as a whole over the lower lip, as in opening; above, it fades out before the
         # nose.
@@ -408,7 +408,8 @@ def _teeth_edge(grey: np.ndarray, col: np.ndarray, start: np.ndarray, stop: np.n
     first fall nearly as sharp (a smile showing both rows of teeth: the lower row ends lower). Each column takes
     one of the lowest edges near it (the gap between two teeth ends higher than they do: the jaw opened in and out of
     the gaps, a saw-tooth), then columns without a clear edge, and the edge's wiggles, take a running median of their
-    neighbours', so the jaw opens along the teeth's own line."""
+    neighbours', so the jaw opens along the teeth's own line; a stretch well below a robust arch through the rest is
+    held to it."""
     edge = np.full(len(col), np.nan, np.float32)
     for c in np.flatnonzero(np.abs(col - mx) < 0.85 * half):
         y0, y1 = int(start[c]), int(np.ceil(stop[c])) + 1
