@@ -212,11 +212,11 @@ class Mouth:
             # lip already rises that much further against the teeth.
             press = max(2.0, 0.03 * iod) / max(lower[m] - upper[m], 1e-3) * (lower - upper)  # px, per column
             fall = (meet - upper + CLOSE_LIFT * press) * smoothstep(lm[33, 1], meet, ys)
-            self.jaw_close = (rise(edge, lower - edge + (1 - CLOSE_LIFT) * press) * still).astype(np.float32)
-            self.lips_close = ((rise(meet, edge - meet) - np.where(ys < meet, fall, 0)) * still).astype(np.float32)
+            jaw_way, lip_way = lower - edge + (1 - CLOSE_LIFT) * press, edge - meet  # the lower lip's, per column
+            self.jaw_close = (rise(edge, jaw_way) * still).astype(np.float32)
+            self.lips_close = ((rise(meet, lip_way) - np.where(ys < meet, fall, 0)) * still).astype(np.float32)
             # The jaw's share of the closing: of the lower lip's whole way up (the press included), mid-mouth.
-            way = lower[m] - meet[m] + (1 - CLOSE_LIFT) * press[m]
-            self.jaw_share = float((lower[m] - edge[m] + (1 - CLOSE_LIFT) * press[m]) / max(way, 1e-3))
+            self.jaw_share = float(jaw_way[m] / max(jaw_way[m] + lip_way[m], 1e-3))
             # Over the teeth's lower part (between where the lips meet and the teeth's edge) the lower lip's top
             # moves up as the lips close: rows above it still show the teeth, rows under it the lower lip, raised
             # by the jaw as well. The two fields, scaled, cannot say that; this band is set per frame (see close).
@@ -225,9 +225,8 @@ class Mouth:
             self._band = rows
             self._band_meet, self._band_edge = meet[None], edge[None]
             self._band_ys = ys[rows]
-            self._band_jaw = ((lower - edge + (1 - CLOSE_LIFT) * press) * settled[rows] * still[rows]).astype(
-                np.float32)
-            self._band_lips = ((edge - meet) * settled[rows] * still[rows]).astype(np.float32)
+            self._band_jaw = (jaw_way * settled[rows] * still[rows]).astype(np.float32)
+            self._band_lips = (lip_way * settled[rows] * still[rows]).astype(np.float32)
             inside = (col > lm[48, 0]) & (col < lm[54, 0])
             # Where the lower lip's top meets the teeth, and at last the upper lip (x, y shut, y at the teeth's edge).
             self.shut_line = np.stack([col[inside], meet[inside], edge[inside]], 1)
