@@ -335,6 +335,24 @@ def test_the_painted_upper_teeth_show_once():
     assert teeth[0] and run <= 1.3 * mouth.interior.upper_teeth * len(light)
 
 
+def test_the_painted_upper_teeth_are_a_whole_even_row():
+    """A photo that shows no teeth gets a whole row of upper teeth, alike on both sides of the mouth and brightest
+    in the middle: the donor's, seen from one side in shade, had a gap where its right-hand teeth were dark and a
+    ragged edge (viewers: "broken teeth", "a jagged strip")."""
+    rgb, face = check_photo(ROOT / "examples" / "grace_hopper.jpg")
+    image, face = crop_portrait(rgb, face, 256)
+    mouth = FaceRig(image, face).mouth
+    half = 40.0
+    gap = mouth.interior.aspect * 2 * half
+    row = mouth.interior.upper_teeth * gap * 0.3  # a third of the way down the teeth
+    dx = np.arange(-0.55 * half, 0.55 * half + 0.1, 0.5, dtype=np.float32)[None]
+    light = luma(mouth._interior(dx, np.full_like(dx, row), np.full_like(dx, gap), half)[0])
+    cavity = luma(mouth._interior(dx, np.full_like(dx, 0.5 * gap), np.full_like(dx, gap), half)[0]).mean()
+    assert light.min() > cavity + 0.25 * (light.max() - cavity)  # no missing tooth
+    assert np.abs(light - light[::-1]).max() < 0.1 * light.max()  # mirrored
+    assert light[len(light) // 2] > light[[0, -1]].max()  # the front teeth catch the light
+
+
 def test_pale_lips_pressed_shut_are_not_taken_for_teeth(portrait):
     """Between pale, closed lips the landmarks' inner polygon holds lip: light, but red. Taken for teeth, it
     turned every painted tooth pink (d01); a smile's real teeth still count, in colour and in grey."""

@@ -10,7 +10,8 @@ until the lips meet in a soft dark line. Rounding draws the corners in and sprea
 mouth stays, so teeth the photo shows are covered or uncovered at the sides instead of squeezed.
 
 What the parted lips show, where the photo has nothing to show, is a real mouth's inside (teeth, tongue, the dark
-behind them: assets/, from a public-domain photo) fitted to the gap and made the photo's own: its darks as dark as
+behind them: assets/, from a public-domain photo; its upper teeth, seen from one side in shade, replaced by an even
+drawn row) fitted to the gap and made the photo's own: its darks as dark as
 the photo's nostrils (deeper on a pale face, down to the photo's black point), its teeth as bright as the photo's
 teeth or the whites of its eyes (the lower ones in shadow, darker, only their tips showing over the lower lip), its
 colour turned to the photo's lips' hue and saturation (a black-and-white photo gets a grey mouth, a sepia one a
@@ -93,9 +94,39 @@ class Interior:
         flesh = np.clip(np.hypot(lab[..., 1], lab[..., 2]) / max(float(np.hypot(*lips_d)), 1e-3), 0, 1)[..., None]
         ab = FLESH_SHADE * flesh * to_lab(look.lips)[1:] + (1 - flesh) * to_lab(look.teeth)[1:]
         lab[..., 1:] = ab
+        # The upper teeth, where the photo shows none: an even row drawn in the photo's teeth colour (the donor's,
+        # seen from one side in shade, read as broken, discoloured teeth).
+        # Between and past them, the dark under the donor's teeth.
+        band = int(round(meta["upper_teeth_end"] * len(lab)))
+        light, cover = _teeth_row(band, lab.shape[1])
+        teeth = np.concatenate([to_lab(look.teeth)[0] * light[..., None],
+                                np.broadcast_to(to_lab(look.teeth)[1:], (*light.shape, 2))], -1)
+        lab[:band] = lab[band] + cover[..., None] * (teeth - lab[band])
         texture = to_rgb(lab)
         return cls(texture.astype(np.float32), meta["upper_teeth_end"], 1 - meta["lower_teeth_start"],
                    meta["height_over_width"])
+
+
+# Upper teeth from the middle out (a share of the inner lips' half-width each, narrowing as the row turns away),
+# and how far down each reaches (a share of the row's height).
+TEETH_EDGES = np.array([0.0, 0.2, 0.35, 0.48, 0.59, 0.69])
+TEETH_LENGTH = np.array([1.0, 0.85, 0.9, 0.72, 0.6])
+
+
+def _teeth_row(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """An upper row of teeth, `h` rows from under the lip to their edge, across `w` columns of the mouth: each
+    tooth's lightness (a share of the teeth's: shaded at its sides, in the gaps, towards the corners and under the
+    lip) and where it covers what is behind (its edge rounded at the corners, anti-aliased)."""
+    across = np.abs(np.linspace(-1.0, 1.0, w, dtype=np.float32))
+    k = np.clip(np.searchsorted(TEETH_EDGES, across, side="right") - 1, 0, len(TEETH_LENGTH) - 1)
+    inside = np.clip((across - TEETH_EDGES[k]) / (TEETH_EDGES[k + 1] - TEETH_EDGES[k]), 0, 1)
+    reach = TEETH_LENGTH[k] * (1 - 0.5 * (2 * inside - 1) ** 6) * h  # rows down to the edge, its corners rounded
+    down = np.arange(h, dtype=np.float32)[:, None] + 0.5
+    cover = np.clip(reach[None] - down + 0.5, 0, 1) * (across < TEETH_EDGES[-1])[None]
+    gaps = 1 - 0.2 * np.exp(-0.5 * (np.minimum(inside, 1 - inside) / 0.05) ** 2)
+    light = (gaps * (0.94 + 0.06 * np.sin(np.pi * inside)) * (1 - 0.6 * smoothstep(0.2, 0.72, across)))[None]
+    light = light * (0.8 + 0.2 * smoothstep(0.0, 0.4 * h, down))
+    return light.astype(np.float32), cover.astype(np.float32)
 
 
 @lru_cache(maxsize=1)
