@@ -51,12 +51,14 @@ def main() -> None:
     map_y = (upper[None] + v * (lower - upper)[None]).astype(np.float32)
     inside = cv2.remap(rgb, map_x, map_y, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
 
-    # Teeth bands, from the middle columns' brightness down the mouth.
+    # Teeth bands: as far as the longest teeth reach in the middle columns (the engine draws its rows of teeth there;
+    # a lower tooth reaching past the band's edge was left standing in the tongue as a pale fleck).
     grey = cv2.cvtColor(inside, cv2.COLOR_RGB2GRAY).astype(np.float32)
-    profile = grey[:, int(0.35 * WIDTH):int(0.65 * WIDTH)].mean(1)
-    top, bottom = profile[: HEIGHT // 2], profile[::-1][: HEIGHT // 2]  # each half judged by its own brightest
-    top_teeth = _run_end(top > 0.6 * top.max())
-    low_teeth = HEIGHT - _run_end(bottom > 0.6 * bottom.max())
+    middle = grey[:, int(0.3 * WIDTH):int(0.7 * WIDTH)]
+    top, bottom = middle[: HEIGHT // 2], middle[::-1][: HEIGHT // 2]  # each half judged by its own brightest
+    reach = [[_run_end(half[:, c] > 0.6 * half.mean(1).max()) for c in range(half.shape[1])] for half in (top, bottom)]
+    top_teeth, low_teeth = (max(r) for r in reach)
+    low_teeth = HEIGHT - low_teeth
     ring = np.zeros(rgb.shape[:2], np.uint8)
     cv2.fillPoly(ring, [np.round(lm[48:60]).astype(np.int32)], 1)
     cv2.fillPoly(ring, [np.round(lm[60:68]).astype(np.int32)], 0)

@@ -82,11 +82,6 @@ class Interior:
         dark_d, teeth_d = np.percentile(lab[..., 0], [5, 97])
         dark_t, teeth_t = 0.8 * to_lab(look.dark)[0], to_lab(look.teeth)[0]
         lab[..., 0] = dark_t + (lab[..., 0] - dark_d) * (teeth_t - dark_t) / max(teeth_d - dark_d, 1.0)
-        # The lower teeth sit in the shadow of the upper lip and teeth: darker than the upper ones (as bright, they
-        # read as a pale strip pasted under the cavity).
-        rows = np.linspace(0.0, 1.0, len(lab), dtype=np.float32)[:, None]
-        lower = smoothstep(meta["lower_teeth_start"] - 0.05, meta["lower_teeth_start"] + 0.05, rows)
-        lab[..., 0] -= LOWER_SHADE * lower * np.maximum(lab[..., 0] - dark_t, 0)
         # Colour: flesh (tongue, gums, the inside of the lips) takes the photo's lips' colour, as saturated as the
         # donor's flesh is against the donor's lips, less the mouth's shade; teeth, with little colour, take the
         # photo's teeth's.
@@ -94,35 +89,51 @@ class Interior:
         flesh = np.clip(np.hypot(lab[..., 1], lab[..., 2]) / max(float(np.hypot(*lips_d)), 1e-3), 0, 1)[..., None]
         ab = FLESH_SHADE * flesh * to_lab(look.lips)[1:] + (1 - flesh) * to_lab(look.teeth)[1:]
         lab[..., 1:] = ab
-        # The upper teeth, where the photo shows none: an even row drawn in the photo's teeth colour (the donor's,
-        # seen from one side in shade, read as broken, discoloured teeth).
-        # Between and past them, the dark under the donor's teeth.
-        band = int(round(meta["upper_teeth_end"] * len(lab)))
-        light, cover = _teeth_row(band, lab.shape[1])
-        teeth = np.concatenate([to_lab(look.teeth)[0] * light[..., None],
-                                np.broadcast_to(to_lab(look.teeth)[1:], (*light.shape, 2))], -1)
-        lab[:band] = lab[band] + cover[..., None] * (teeth - lab[band])
+        # The teeth: even rows drawn in the photo's teeth colour, the lower ones in shadow (the donor's, seen from
+        # one side in shade, read as broken, discoloured teeth), the donor's dark between and past them.
+        h, w = lab.shape[:2]
+        upper = int(round(meta["upper_teeth_end"] * h))
+        lower = int(round(meta["lower_teeth_start"] * h))
+        teeth_lab = to_lab(look.teeth)
+        for rows, behind, (light, cover) in (
+                (slice(0, upper), lab[upper].copy(), _teeth_row(upper, w, UPPER_TEETH)),
+                (slice(lower, h), lab[lower - 1].copy(), (a[::-1] for a in _teeth_row(h - lower, w, LOWER_TEETH)))):
+            shade = 1.0 if rows.start == 0 else 1 - LOWER_SHADE
+            teeth = np.concatenate([dark_t + shade * (teeth_lab[0] * light[..., None] - dark_t),
+                                    np.broadcast_to(teeth_lab[1:], (*light.shape, 2))], -1)
+            lab[rows] = behind + cover[..., None] * (teeth - behind)
         texture = to_rgb(lab)
         return cls(texture.astype(np.float32), meta["upper_teeth_end"], 1 - meta["lower_teeth_start"],
                    meta["height_over_width"])
 
 
-# Upper teeth from the middle out (a share of the inner lips' half-width each, narrowing as the row turns away),
-# and how far down each reaches (a share of the row's height).
-TEETH_EDGES = np.array([0.0, 0.2, 0.35, 0.48, 0.59, 0.69])
-TEETH_LENGTH = np.array([1.0, 0.85, 0.9, 0.72, 0.6])
+@dataclass(frozen=True)
+class TeethRow:
+    """A row of teeth from the middle out: where each ends (a share of the inner lips' half-width, narrowing as the
+    row turns away), how far each reaches from the gum (a share of the row's height), and how much shorter each is
+    at its sides than mid-tooth (the notches between their edges)."""
+
+    edges: tuple[float, ...]
+    lengths: tuple[float, ...]
+    corners: float
 
 
-def _teeth_row(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
-    """An upper row of teeth, `h` rows from under the lip to their edge, across `w` columns of the mouth: each
+UPPER_TEETH = TeethRow((0.0, 0.2, 0.35, 0.48, 0.59, 0.69), (1.0, 0.85, 0.9, 0.72, 0.6), 0.5)
+# (the lower lip leaves only their tips showing: notched as deep, they read as a dashed line)
+LOWER_TEETH = TeethRow((0.0, 0.13, 0.26, 0.38, 0.5, 0.6, 0.68), (1.0, 1.0, 0.98, 0.95, 0.9, 0.85), 0.1)
+
+
+def _teeth_row(h: int, w: int, row: TeethRow) -> tuple[np.ndarray, np.ndarray]:
+    """A row of teeth, `h` rows from the gum to their edge, across `w` columns of the mouth: each
     tooth's lightness (a share of the teeth's: shaded at its sides, in the gaps, towards the corners and under the
     lip) and where it covers what is behind (its edge rounded at the corners, anti-aliased)."""
     across = np.abs(np.linspace(-1.0, 1.0, w, dtype=np.float32))
-    k = np.clip(np.searchsorted(TEETH_EDGES, across, side="right") - 1, 0, len(TEETH_LENGTH) - 1)
-    inside = np.clip((across - TEETH_EDGES[k]) / (TEETH_EDGES[k + 1] - TEETH_EDGES[k]), 0, 1)
-    reach = TEETH_LENGTH[k] * (1 - 0.5 * (2 * inside - 1) ** 6) * h  # rows down to the edge, its corners rounded
+    edges, lengths = np.array(row.edges), np.array(row.lengths)
+    k = np.clip(np.searchsorted(edges, across, side="right") - 1, 0, len(lengths) - 1)
+    inside = np.clip((across - edges[k]) / (edges[k + 1] - edges[k]), 0, 1)
+    reach = lengths[k] * (1 - row.corners * (2 * inside - 1) ** 6) * h  # rows down to the edge, its corners rounded
     down = np.arange(h, dtype=np.float32)[:, None] + 0.5
-    cover = np.clip(reach[None] - down + 0.5, 0, 1) * (across < TEETH_EDGES[-1])[None]
+    cover = np.clip(reach[None] - down + 0.5, 0, 1) * (across < edges[-1])[None]
     gaps = 1 - 0.2 * np.exp(-0.5 * (np.minimum(inside, 1 - inside) / 0.05) ** 2)
     light = (gaps * (0.94 + 0.06 * np.sin(np.pi * inside)) * (1 - 0.6 * smoothstep(0.2, 0.72, across)))[None]
     light = light * (0.8 + 0.2 * smoothstep(0.0, 0.4 * h, down))
