@@ -98,10 +98,9 @@ class Interior:
         for rows, behind, (light, cover) in (
                 (slice(0, upper), lab[upper].copy(), _teeth_row(upper, w, UPPER_TEETH)),
                 (slice(lower, h), lab[lower - 1].copy(), (a[::-1] for a in _teeth_row(h - lower, w, LOWER_TEETH)))):
-            shade = 1.0 if rows.start == 0 else 1 - LOWER_SHADE
-            teeth = np.concatenate([dark_t + shade * (teeth_lab[0] * light[..., None] - dark_t),
-                                    np.broadcast_to(teeth_lab[1:], (*light.shape, 2))], -1)
-            lab[rows] = behind + cover[..., None] * (teeth - behind)
+            # (shaded towards the mouth's dark and its colour: teeth in shadow take the mouth's dim red light)
+            shade = light * (1.0 if rows.start == 0 else 1 - LOWER_SHADE)
+            lab[rows] = behind + (cover * shade)[..., None] * (teeth_lab - behind)
         texture = to_rgb(lab)
         return cls(texture.astype(np.float32), meta["upper_teeth_end"], 1 - meta["lower_teeth_start"],
                    meta["height_over_width"])
