@@ -280,19 +280,23 @@ def test_a_smile_showing_both_rows_of_teeth_opens_between_them():
     assert np.abs(_teeth_edge(grey, cols, start, stop, 100.0, 50.0)[middle] - 100.5).max() > 5  # the sharpest: lower
 
 
-def test_a_wide_open_mouth_shows_only_the_lower_teeths_tips(portrait):
-    """The lower lip covers most of the lower teeth: down the middle of a wide-open mouth they take at most a tenth
-    of its height (the donor's whole lower teeth, 0.27 of it, read as a grey tray; half of them, as a grey stripe
-    under the tongue), and they still show."""
+def test_lower_teeth_show_mid_mouth_on_the_widest_vowels_only(portrait):
+    """The lower lip covers most of the lower teeth: they show mid-mouth on the widest vowels, a band of at most a
+    quarter of the opening (the donor's whole lower teeth, 0.27 of it, read as a grey tray), and nowhere else (their
+    tips alone, a thin line all along the lower lip, read as a seam)."""
     image, face = portrait
     mouth = FaceRig(image, face).mouth
     half = 40.0
-    gap = mouth.interior.aspect * 2 * half  # as wide open as the donor's mouth
-    down = np.arange(0, gap, 0.25, dtype=np.float32)[:, None]
-    light = luma(mouth._interior(np.zeros_like(down), down, np.full_like(down, gap), half)[:, 0])
-    dark, bright = np.percentile(light, [5, 95])
-    teeth = light[len(light) // 2:] > dark + 0.7 * (bright - dark)  # the lower half: tongue, then lower teeth
-    assert 0.03 < teeth.sum() / len(light) < 0.1
+    wide = mouth.interior.aspect * 2 * half  # as wide open as the donor's mouth
+
+    def teeth(dx: float, gap: float) -> float:
+        down = np.arange(0, gap, 0.25, dtype=np.float32)[:, None]
+        light = luma(mouth._interior(np.full_like(down, dx), down, np.full_like(down, gap), half)[:, 0])
+        dark = np.percentile(light, 5)
+        return float((light[len(light) // 2:] > dark + 0.5 * (mouth.look.teeth.mean() - dark)).mean() / 2)
+
+    assert 0.08 < teeth(0.0, wide) < 0.25
+    assert teeth(0.7 * half, wide) == 0 and teeth(0.0, 0.7 * wide) == 0
 
 
 def test_a_rounded_opening_paints_nothing_past_where_the_lips_meet(portrait):

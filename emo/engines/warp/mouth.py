@@ -13,7 +13,7 @@ What the parted lips show, where the photo has nothing to show, is a real mouth'
 behind them: assets/, from a public-domain photo; its upper teeth, seen from one side in shade, replaced by an even
 drawn row) fitted to the gap and made the photo's own: its darks as dark as
 the photo's nostrils (deeper on a pale face, down to the photo's black point), its teeth as bright as the photo's
-teeth or the whites of its eyes (the lower ones in shadow, darker, only their tips showing over the lower lip), its
+teeth or the whites of its eyes (the lower ones in shadow, darker, showing over the lower lip mid-mouth on the widest vowels), its
 colour turned to the photo's lips' hue and saturation (a black-and-white photo gets a grey mouth, a sepia one a
 sepia mouth), then softened to the photo's sharpness and given its grain. The upper teeth and the lower teeth keep
 their size as the mouth opens and closes; the dark between them takes up the difference. A photo that shows its own
@@ -45,9 +45,11 @@ WIDEN_STILL = 0.5  # share of the mouth's half-width, about its middle, that rou
 OPEN_PHOTO = 0.06  # inner-lip gap (inter-ocular) from which a photo's mouth counts as open
 DARK_INSIDE = 0.8  # ... if what its lips frame is darker than this share of its lips: a cavity, not teeth
 FLESH_SHADE = 0.75  # the inside of a mouth is in shade: its flesh less saturated than the lips outside
-LOWER_SHOWN = 0.25  # how much of the lower teeth (their tips) shows over the lower lip
-LOWER_FROM = 0.5  # how open (a share of the donor's wide-open height) a mouth is when its lower teeth begin to show
-LOWER_SHADE = 0.3  # how much darker (in lightness above the mouth's dark) the lower teeth are than the upper
+LOWER_SHOWN = 0.6  # how much of the lower teeth shows over the lower lip, mid-mouth, on the widest vowels ...
+LOWER_FROM = 0.8  # ... from how open (a share of the donor's wide-open height): less open, the lower lip covers them
+LOWER_ACROSS = 0.6  # ... and how far out from mid-mouth (a share of its half-width) any shows (their tips alone, a
+# thin pale line all along the lower lip, read to viewers as a seam: they preferred no lower teeth to that)
+LOWER_SHADE = 0.15  # how much darker (in lightness above the mouth's dark) the lower teeth are than the upper
 OPENING_DARK = 0.6  # what an open photo's lips frame is darker than this share of the lips (its cavity) ...
 TEETH_LIGHT = 1.2  # ... or lighter than this share and less red than the lips (its teeth)
 FIRST_FALL = 0.5  # a smile's upper teeth end at the first fall to dark this clear, against the clearest
@@ -384,9 +386,9 @@ class Mouth:
         inner = self.interior
         natural = inner.aspect * 2 * half  # the interior's height at this width, as in its photo
         top = np.minimum(inner.upper_teeth * natural if self.draw_teeth else 0.0, 0.7 * gap)
-        # The band of the donor's lower teeth that shows over the lip: their tips, on wide vowels only (less open,
-        # the lower lip covers them).
-        shown = LOWER_SHOWN * inner.lower_teeth * smoothstep(LOWER_FROM, 1.0, gap / natural)
+        # The band of the lower teeth that shows over the lip: on the widest vowels, mid-mouth.
+        across = np.clip(1 - (dx / (LOWER_ACROSS * half)) ** 2, 0, 1)
+        shown = LOWER_SHOWN * inner.lower_teeth * smoothstep(LOWER_FROM, 1.0, gap / natural) * across
         bottom = np.minimum(shown * natural, np.maximum(gap - top - 0.12 * natural, 0))
         middle = np.maximum(gap - top - bottom, 1e-3)
         v = np.where(down < top, inner.upper_teeth * down / np.maximum(top, 1e-3),
