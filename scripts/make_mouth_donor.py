@@ -56,9 +56,9 @@ def main() -> None:
     grey = cv2.cvtColor(inside, cv2.COLOR_RGB2GRAY).astype(np.float32)
     middle = grey[:, int(0.3 * WIDTH):int(0.7 * WIDTH)]
     top, bottom = middle[: HEIGHT // 2], middle[::-1][: HEIGHT // 2]  # each half judged by its own brightest
-    reach = [[_run_end(half[:, c] > 0.6 * half.mean(1).max()) for c in range(half.shape[1])] for half in (top, bottom)]
-    top_teeth, low_teeth = (max(r) for r in reach)
-    low_teeth = HEIGHT - low_teeth
+    top_teeth, low_reach = (max(_run_end(half[:, c] > 0.6 * half.mean(1).max()) for c in range(half.shape[1]))
+                            for half in (top, bottom))
+    low_teeth = HEIGHT - low_reach
     ring = np.zeros(rgb.shape[:2], np.uint8)
     cv2.fillPoly(ring, [np.round(lm[48:60]).astype(np.int32)], 1)
     cv2.fillPoly(ring, [np.round(lm[60:68]).astype(np.int32)], 0)

@@ -9,15 +9,15 @@ upper teeth (which stay, with the skull), then the lower lip rises over them and
 until the lips meet in a soft dark line. Rounding draws the corners in and spreading pulls them out; the middle of the
 mouth stays, so teeth the photo shows are covered or uncovered at the sides instead of squeezed.
 
-What the parted lips show, where the photo has nothing to show, is a real mouth's inside (teeth, tongue, the dark
-behind them: assets/, from a public-domain photo; its upper teeth, seen from one side in shade, replaced by an even
-drawn row) fitted to the gap and made the photo's own: its darks as dark as
-the photo's nostrils (deeper on a pale face, down to the photo's black point), its teeth as bright as the photo's
-teeth or the whites of its eyes (the lower ones in shadow, darker, showing over the lower lip mid-mouth on the widest vowels), its
-colour turned to the photo's lips' hue and saturation (a black-and-white photo gets a grey mouth, a sepia one a
-sepia mouth), then softened to the photo's sharpness and given its grain. The upper teeth and the lower teeth keep
-their size as the mouth opens and closes; the dark between them takes up the difference. A photo that shows its own
-upper teeth keeps them, and only the inside below them is added.
+What the parted lips show, where the photo has nothing to show, is a real mouth's inside (its tongue and the dark
+behind: assets/, from a public-domain photo, whose own teeth, seen from one side in shade, give way to even drawn
+rows) fitted to the gap and made the photo's own: its darks as dark as the photo's nostrils (deeper on a pale face,
+down to the photo's black point), its teeth as bright as the photo's teeth or the whites of its eyes (the lower ones
+in shadow, showing over the lower lip mid-mouth on the widest vowels only), its colour turned to the photo's lips'
+hue and saturation (a black-and-white photo gets a grey mouth, a sepia one a sepia mouth), then softened to the
+photo's sharpness and given its grain. The upper teeth and the lower teeth keep their size as the mouth opens and
+closes; the dark between them takes up the difference. A photo that shows its own upper teeth keeps them, and only
+the inside below them is added.
 """
 from __future__ import annotations
 
@@ -97,12 +97,14 @@ class Interior:
         upper = int(round(meta["upper_teeth_end"] * h))
         lower = int(round(meta["lower_teeth_start"] * h))
         teeth_lab = to_lab(look.teeth)
-        for rows, behind, (light, cover) in (
-                (slice(0, upper), lab[upper].copy(), _teeth_row(upper, w, UPPER_TEETH)),
-                (slice(lower, h), lab[lower - 1].copy(), (a[::-1] for a in _teeth_row(h - lower, w, LOWER_TEETH)))):
+
+        def draw(rows: slice, behind: np.ndarray, light: np.ndarray, cover: np.ndarray, shade: float) -> None:
             # (shaded towards the mouth's dark and its colour: teeth in shadow take the mouth's dim red light)
-            shade = light * (1.0 if rows.start == 0 else 1 - LOWER_SHADE)
-            lab[rows] = behind + (cover * shade)[..., None] * (teeth_lab - behind)
+            lab[rows] = behind + (cover * light * shade)[..., None] * (teeth_lab - behind)
+
+        draw(slice(0, upper), lab[upper].copy(), *_teeth_row(upper, w, UPPER_TEETH), 1.0)
+        light, cover = _teeth_row(h - lower, w, LOWER_TEETH)
+        draw(slice(lower, h), lab[lower - 1].copy(), light[::-1], cover[::-1], 1 - LOWER_SHADE)  # (edges up)
         texture = to_rgb(lab)
         return cls(texture.astype(np.float32), meta["upper_teeth_end"], 1 - meta["lower_teeth_start"],
                    meta["height_over_width"])
@@ -120,7 +122,7 @@ class TeethRow:
 
 
 UPPER_TEETH = TeethRow((0.0, 0.2, 0.35, 0.48, 0.59, 0.69), (1.0, 0.85, 0.9, 0.72, 0.6), 0.5)
-# (the lower lip leaves only their tips showing: notched as deep, they read as a dashed line)
+# (shallow notches: the lower lip leaves little more than their upper part showing; notched as deep, a dashed line)
 LOWER_TEETH = TeethRow((0.0, 0.13, 0.26, 0.38, 0.5, 0.6, 0.68), (1.0, 1.0, 0.98, 0.95, 0.9, 0.85), 0.1)
 
 
