@@ -27,7 +27,7 @@ WIDTH, HEIGHT = 160, 80  # the rectangle, pixels
 
 
 def _run_end(bright: np.ndarray) -> int:
-    """Where the first bright run (teeth) that starts within the first fifth of `bright` ends; 0 if none does."""
+    """Where the first bright run (teeth) that starts within the first two fifths of `bright` ends; 0 if none does."""
     starts = np.flatnonzero(bright[: max(len(bright) * 2 // 5, 1)])
     if starts.size == 0:
         return 0

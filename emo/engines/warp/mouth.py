@@ -49,7 +49,7 @@ LOWER_SHOWN = 0.6  # how much of the lower teeth shows over the lower lip, mid-m
 LOWER_FROM = 0.8  # ... from how open (a share of the donor's wide-open height): less open, the lower lip covers them
 LOWER_ACROSS = 0.6  # ... and how far out from mid-mouth (a share of its half-width) any shows (their tips alone, a
 # thin pale line all along the lower lip, read to viewers as a seam: they preferred no lower teeth to that)
-LOWER_SHADE = 0.15  # how much darker (in lightness above the mouth's dark) the lower teeth are than the upper
+LOWER_SHADE = 0.15  # how much less of the teeth's colour over the dark behind them the lower teeth take
 OPENING_DARK = 0.6  # what an open photo's lips frame is darker than this share of the lips (its cavity) ...
 TEETH_LIGHT = 1.2  # ... or lighter than this share and less red than the lips (its teeth)
 FIRST_FALL = 0.5  # a smile's upper teeth end at the first fall to dark this clear, against the clearest
@@ -102,9 +102,12 @@ class Interior:
             # (shaded towards the mouth's dark and its colour: teeth in shadow take the mouth's dim red light)
             lab[rows] = behind + (cover * light * shade)[..., None] * (teeth_lab - behind)
 
-        draw(slice(0, upper), lab[upper].copy(), *_teeth_row(upper, w, UPPER_TEETH), 1.0)
+        # Behind them, the dark next to the band (a few rows' median: a tooth's tip standing past the band's edge
+        # showed through the gap between the front teeth as a pale stripe).
+        draw(slice(0, upper), np.median(lab[upper:upper + 4], axis=0), *_teeth_row(upper, w, UPPER_TEETH), 1.0)
         light, cover = _teeth_row(h - lower, w, LOWER_TEETH)
-        draw(slice(lower, h), lab[lower - 1].copy(), light[::-1], cover[::-1], 1 - LOWER_SHADE)  # (edges up)
+        draw(slice(lower, h), np.median(lab[lower - 4:lower], axis=0), light[::-1], cover[::-1],  # (edges up)
+             1 - LOWER_SHADE)
         texture = to_rgb(lab)
         return cls(texture.astype(np.float32), meta["upper_teeth_end"], 1 - meta["lower_teeth_start"],
                    meta["height_over_width"])
