@@ -327,12 +327,18 @@ def test_rounded_lips_part_in_an_oval():
     assert at(oval, 0.8 * reach) > at(neutral, 0.8) + 0.05  # fuller towards its ends: an oval, not an almond
 
 
-def test_the_painted_upper_teeth_show_once():
-    """A photo that shows no teeth gets the donor's upper teeth at the top of its opening, once: below them the
-    inside went on from the donor's top again, a second, squeezed row of teeth (grey stacked slabs)."""
+@pytest.fixture(scope="module")
+def toothless():
+    """The mouth of a photo that shows no teeth (Hopper's)."""
     rgb, face = check_photo(ROOT / "examples" / "grace_hopper.jpg")
     image, face = crop_portrait(rgb, face, 256)
-    mouth = FaceRig(image, face).mouth
+    return FaceRig(image, face).mouth
+
+
+def test_the_painted_upper_teeth_show_once(toothless):
+    """A photo that shows no teeth gets the donor's upper teeth at the top of its opening, once: below them the
+    inside went on from the donor's top again, a second, squeezed row of teeth (grey stacked slabs)."""
+    mouth = toothless
     assert mouth.draw_teeth
     half = 40.0
     gap = mouth.interior.aspect * 2 * half
@@ -344,13 +350,11 @@ def test_the_painted_upper_teeth_show_once():
     assert teeth[0] and run <= 1.3 * mouth.interior.upper_teeth * len(light)
 
 
-def test_the_painted_upper_teeth_are_a_whole_even_row():
+def test_the_painted_upper_teeth_are_a_whole_even_row(toothless):
     """A photo that shows no teeth gets a whole row of upper teeth, alike on both sides of the mouth and brightest
     in the middle: the donor's, seen from one side in shade, had a gap where its right-hand teeth were dark and a
     ragged edge (viewers: "broken teeth", "a jagged strip")."""
-    rgb, face = check_photo(ROOT / "examples" / "grace_hopper.jpg")
-    image, face = crop_portrait(rgb, face, 256)
-    mouth = FaceRig(image, face).mouth
+    mouth = toothless
     half = 40.0
     gap = mouth.interior.aspect * 2 * half
     row = mouth.interior.upper_teeth * gap * 0.3  # a third of the way down the teeth

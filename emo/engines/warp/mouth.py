@@ -80,23 +80,23 @@ class Interior:
     def for_look(cls, look: PhotoLook) -> "Interior":
         rgb, meta = _donor()
         lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)
+        teeth_lab = to_lab(look.teeth)
         # Lightness: its darks to the photo's darkest (deeper still), its teeth to the photo's teeth.
         dark_d, teeth_d = np.percentile(lab[..., 0], [5, 97])
-        dark_t, teeth_t = 0.8 * to_lab(look.dark)[0], to_lab(look.teeth)[0]
+        dark_t, teeth_t = 0.8 * to_lab(look.dark)[0], teeth_lab[0]
         lab[..., 0] = dark_t + (lab[..., 0] - dark_d) * (teeth_t - dark_t) / max(teeth_d - dark_d, 1.0)
         # Colour: flesh (tongue, gums, the inside of the lips) takes the photo's lips' colour, as saturated as the
         # donor's flesh is against the donor's lips, less the mouth's shade; teeth, with little colour, take the
         # photo's teeth's.
         lips_d = np.asarray(meta["lips_lab"][1:], np.float32)
         flesh = np.clip(np.hypot(lab[..., 1], lab[..., 2]) / max(float(np.hypot(*lips_d)), 1e-3), 0, 1)[..., None]
-        ab = FLESH_SHADE * flesh * to_lab(look.lips)[1:] + (1 - flesh) * to_lab(look.teeth)[1:]
+        ab = FLESH_SHADE * flesh * to_lab(look.lips)[1:] + (1 - flesh) * teeth_lab[1:]
         lab[..., 1:] = ab
         # The teeth: even rows drawn in the photo's teeth colour, the lower ones in shadow (the donor's, seen from
         # one side in shade, read as broken, discoloured teeth), the donor's dark between and past them.
         h, w = lab.shape[:2]
         upper = int(round(meta["upper_teeth_end"] * h))
         lower = int(round(meta["lower_teeth_start"] * h))
-        teeth_lab = to_lab(look.teeth)
 
         def draw(rows: slice, behind: np.ndarray, light: np.ndarray, cover: np.ndarray, shade: float) -> None:
             # (shaded towards the mouth's dark and its colour: teeth in shadow take the mouth's dim red light)
