@@ -3,6 +3,7 @@ background holds still, and the interface contract (count, size, type, determini
 from __future__ import annotations
 
 import multiprocessing
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -13,8 +14,8 @@ from emo.engines import RenderJob, load_engine
 from emo.engines.warp import FaceRig, WarpEngine
 from emo.engines.warp.head import LOW
 from emo.engines.warp.eyes import _fine_texture, _under_eye_relief
-from emo.engines.warp.look import CAVITY, PhotoLook, _unshown_teeth, eye_pixels, luma, to_lab
-from emo.engines.warp.mouth import _teeth_edge
+from emo.engines.warp.look import CAVITY, PhotoLook, _unshown_teeth, eye_pixels, less_red_than_lips, luma, to_lab
+from emo.engines.warp.mouth import Interior, _teeth_edge
 from emo.engines.warp.shapes import apart
 from emo.face import check_photo, crop_portrait, detect_face
 
@@ -280,6 +281,22 @@ def test_a_smile_showing_both_rows_of_teeth_opens_between_them():
     assert np.abs(_teeth_edge(grey, cols, start, stop, 100.0, 50.0)[middle] - 100.5).max() > 5  # the sharpest: lower
 
 
+def test_the_tongue_is_lit_as_the_lips_and_no_more_colourful_than_the_skin(portrait):
+    """The tongue, between the rows of teeth, is lit as the photo's lips are, a shade darker (mapped between the
+    photo's darks and teeth alone it stayed at about 0.65 of the lips' lightness: a dark, dull hole); painted lips
+    (lipstick) far more colourful than the skin leave the inside of the mouth no more colourful than the skin."""
+    image, face = portrait
+    look = PhotoLook.of(image, face)
+    inner = Interior.for_look(look)
+    lab = to_lab(inner.texture)
+    h, w = lab.shape[:2]
+    tongue = lab[int(inner.upper_teeth * h) + 2:int((1 - inner.lower_teeth) * h) - 2, w // 4:3 * w // 4, 0]
+    assert np.percentile(tongue, 95) > 0.72 * to_lab(look.lips)[0]
+    lipstick = to_lab(Interior.for_look(replace(look, lips=np.float32([200, 30, 60]))).texture)
+    skin = float(np.hypot(*to_lab(look.skin)[1:]))
+    assert np.hypot(lipstick[..., 1], lipstick[..., 2]).max() <= skin + 1 < 0.5 * np.hypot(*to_lab([200, 30, 60])[1:])
+
+
 def test_lower_teeth_show_mid_mouth_on_the_widest_vowels_only(portrait):
     """The lower lip covers most of the lower teeth: they show mid-mouth on the widest vowels, a band of at most a
     quarter of the opening (the donor's whole lower teeth read as a grey tray), edges up, and nowhere else (their tips
@@ -291,9 +308,12 @@ def test_lower_teeth_show_mid_mouth_on_the_widest_vowels_only(portrait):
 
     def teeth(dx: float, gap: float) -> float:
         down = np.arange(0, gap, 0.25, dtype=np.float32)[:, None]
-        light = luma(mouth._interior(np.full_like(down, dx), down, np.full_like(down, gap), half)[:, 0])
+        colour = mouth._interior(np.full_like(down, dx), down, np.full_like(down, gap), half)[:, 0]
+        light = luma(colour)
         dark = np.percentile(light, 5)
-        return float((light[len(light) // 2:] > dark + 0.35 * (mouth.look.teeth.mean() - dark)).mean() / 2)
+        # (teeth as the photo's own are told: light, and far less red than the lips, as the tongue is not)
+        shown = (light > dark + 0.35 * (mouth.look.teeth.mean() - dark)) & less_red_than_lips(colour, mouth.look.lips)
+        return float(shown[len(light) // 2:].mean() / 2)
 
     assert 0.08 < teeth(0.0, wide) < 0.25
     assert teeth(0.62 * half, wide) == 0 and teeth(0.0, 0.7 * wide) == 0

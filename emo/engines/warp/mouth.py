@@ -13,8 +13,9 @@ What the parted lips show, where the photo has nothing to show, is a real mouth'
 behind: assets/, from a public-domain photo, whose own teeth, seen from one side in shade, give way to even drawn
 rows) fitted to the gap and made the photo's own: its darks as dark as the photo's nostrils (deeper on a pale face,
 down to the photo's black point), its teeth as bright as the photo's teeth or the whites of its eyes (the lower ones
-in shadow, showing over the lower lip mid-mouth on the widest vowels only), its colour turned to the photo's lips'
-hue and saturation (a black-and-white photo gets a grey mouth, a sepia one a sepia mouth), then softened to the
+in shadow, showing over the lower lip mid-mouth on the widest vowels only), its tongue lit as the photo's lips are,
+a shade darker, its colour turned to the photo's lips' hue and saturation, no more colourful than the skin (a
+black-and-white photo gets a grey mouth, a sepia one a sepia mouth), then softened to the
 photo's sharpness and given its grain. The upper teeth and the lower teeth keep their size as the mouth opens and
 closes; the dark between them takes up the difference. A photo that shows its own upper teeth keeps them, and only
 the inside below them is added.
@@ -44,7 +45,9 @@ CORNER_RAMP = 3.0  # how much longer the jaw's drop takes to build up under the 
 WIDEN_STILL = 0.5  # share of the mouth's half-width, about its middle, that rounding and spreading leave in place
 OPEN_PHOTO = 0.06  # inner-lip gap (inter-ocular) from which a photo's mouth counts as open
 DARK_INSIDE = 0.8  # ... if what its lips frame is darker than this share of its lips: a cavity, not teeth
-FLESH_SHADE = 0.75  # the inside of a mouth is in shade: its flesh less saturated than the lips outside
+FLESH_SHADE = 0.85  # the inside of a mouth is in shade: the donor's lips' lightness maps to this share of the photo's
+# lips' (its tongue, lit as the donor's is against its lips: mapped between the photo's darks and teeth alone, it was
+# a dark, dull hole on every photo, a "flat maroon fill"; a red tongue and floor, darker at the back, read as a mouth)
 LOWER_SHOWN = 0.6  # how much of the lower teeth shows over the lower lip, mid-mouth, on the widest vowels ...
 LOWER_FROM = 0.8  # ... from how open (a share of the donor's wide-open height): less open, the lower lip covers them
 LOWER_ACROSS = 0.6  # ... and how far out from mid-mouth (a share of its half-width) any shows (their tips alone, a
@@ -81,16 +84,21 @@ class Interior:
         rgb, meta = _donor()
         lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)
         teeth_lab = to_lab(look.teeth)
-        # Lightness: its darks to the photo's darkest (deeper still), its teeth to the photo's teeth.
+        # Lightness: its darks to the photo's darkest (deeper still), its lips' to the photo's lips' in shade, its
+        # teeth to the photo's teeth; in between as in the donor.
+        lips_lab = to_lab(look.lips)
         dark_d, teeth_d = np.percentile(lab[..., 0], [5, 97])
         dark_t, teeth_t = 0.8 * to_lab(look.dark)[0], teeth_lab[0]
-        lab[..., 0] = dark_t + (lab[..., 0] - dark_d) * (teeth_t - dark_t) / max(teeth_d - dark_d, 1.0)
+        lips_t = float(np.clip(FLESH_SHADE * lips_lab[0], dark_t + 1, teeth_t - 1))
+        lab[..., 0] = np.interp(lab[..., 0], [dark_d, meta["lips_lab"][0], teeth_d], [dark_t, lips_t, teeth_t])
         # Colour: flesh (tongue, gums, the inside of the lips) takes the photo's lips' colour, as saturated as the
-        # donor's flesh is against the donor's lips, less the mouth's shade; teeth, with little colour, take the
-        # photo's teeth's.
+        # donor's flesh is against the donor's lips, no more than the lips, and no more than the skin (lipstick, or
+        # lips reddened by a warm light, stay outside: a tongue that colourful glowed); teeth, with little colour,
+        # take the photo's teeth's.
+        lips_ab = lips_lab[1:] * min(1.0, float(np.hypot(*to_lab(look.skin)[1:]) / max(np.hypot(*lips_lab[1:]), 1e-3)))
         lips_d = np.asarray(meta["lips_lab"][1:], np.float32)
         flesh = np.clip(np.hypot(lab[..., 1], lab[..., 2]) / max(float(np.hypot(*lips_d)), 1e-3), 0, 1)[..., None]
-        ab = FLESH_SHADE * flesh * to_lab(look.lips)[1:] + (1 - flesh) * teeth_lab[1:]
+        ab = flesh * lips_ab + (1 - flesh) * teeth_lab[1:]
         lab[..., 1:] = ab
         # The teeth: even rows drawn in the photo's teeth colour, the lower ones in shadow (the donor's, seen from
         # one side in shade, read as broken, discoloured teeth), the donor's dark between and past them.
