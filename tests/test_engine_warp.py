@@ -11,7 +11,7 @@ import pytest
 
 from emo import motion
 from emo.engines import RenderJob, load_engine
-from emo.engines.warp import FaceRig, WarpEngine
+from emo.engines.warp import Controls, FaceRig, WarpEngine
 from emo.engines.warp.head import LOW
 from emo.engines.warp.eyes import _fine_texture, _under_eye_relief
 from emo.engines.warp.look import CAVITY, PhotoLook, _unshown_teeth, eye_pixels, less_red_than_lips, luma, to_lab
@@ -328,10 +328,14 @@ def test_a_rounded_opening_paints_nothing_past_where_the_lips_meet(portrait):
     """Rounded lips meet short of the mouth's corners: nothing is painted beyond the oval (the outline's stretch
     with no gap, filled anti-aliased, drew a thin dark tail out to each corner)."""
     image, face = portrait
-    mouth = FaceRig(image, face).mouth
+    rig = FaceRig(image, face)
+    mouth = rig.mouth
+    rounded = Controls(open_px=0.3 * face.inter_ocular, close_px=0.0, widen=0.0, blink=0.0, yaw=0.0, pitch=0.0,
+                       roll=0.0, rounded=1.0)
+    rig.frame(rounded)
     canvas = np.full_like(image, 255)
     still = np.zeros((image.shape[0] // LOW + 1, image.shape[1] // LOW + 1, 2), np.float32)
-    mouth.paint(canvas, 0.3 * face.inter_ocular, 0.0, 1.0, still)
+    mouth.paint(canvas, rig.local[rig.roi], rounded.open_px, 0.0, still)
     painted = np.flatnonzero((canvas < 250).any(2).any(0))
     reach = np.abs(painted - mouth.centre[0]).max() / mouth.half
     assert 0.6 < reach < 0.95, reach  # the oval's half-width is 0.75 of the mouth's (its last point, softened)

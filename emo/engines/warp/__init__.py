@@ -115,7 +115,7 @@ class FaceRig:
         layer = cv2.remap(source, head, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         out = self.image.copy()
         out[self.moving] = self.head.composite(layer, self.moving)
-        m.paint(out, c.open_px, c.widen, c.rounded, fwd)
+        m.paint(out, self.local[roi], c.open_px, c.widen, fwd)
         if c.close_px > 0:
             m.seal(out, c.close_px, c.widen, fwd)
         return out

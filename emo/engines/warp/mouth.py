@@ -11,14 +11,14 @@ mouth stays, so teeth the photo shows are covered or uncovered at the sides inst
 
 What the parted lips show, where the photo has nothing to show, is a real mouth's inside (its tongue and the dark
 behind: assets/, from a public-domain photo, whose own teeth, seen from one side in shade, give way to even drawn
-rows) fitted to the gap and made the photo's own: its darks as dark as the photo's nostrils (deeper on a pale face,
-down to the photo's black point), its teeth as bright as the photo's teeth or the whites of its eyes (the lower ones
-in shadow, showing over the lower lip mid-mouth on the widest vowels only), its tongue lit as the photo's lips are,
-a shade darker, its colour turned to the photo's lips' hue and saturation, no more colourful than the skin (a
-black-and-white photo gets a grey mouth, a sepia one a sepia mouth), then softened to the
-photo's sharpness and given its grain. The upper teeth and the lower teeth keep their size as the mouth opens and
-closes; the dark between them takes up the difference. A photo that shows its own upper teeth keeps them, and only
-the inside below them is added.
+rows) fitted to the gap (read off each frame's warp, where it tears the photo open) and made the photo's own: its
+darks as dark as the photo's nostrils (deeper on a pale face, down to the photo's black point), its teeth as bright
+as the photo's teeth or the whites of its eyes (the lower ones in shadow, showing over the lower lip mid-mouth on
+the widest vowels only), its tongue lit as the photo's lips are, a shade darker, its colour turned to the photo's
+lips' hue and saturation, no more colourful than the skin (a black-and-white photo gets a grey mouth, a sepia one a
+sepia mouth), then softened to the photo's sharpness and given its grain. The upper teeth and the lower teeth keep
+their size as the mouth opens and closes; the dark between them takes up the difference. A photo that shows its own
+upper teeth keeps them, and only the inside below them is added.
 """
 from __future__ import annotations
 
@@ -169,6 +169,7 @@ class Mouth:
     def __init__(self, image: np.ndarray, lm: np.ndarray, iod: float, look: PhotoLook, xs: np.ndarray,
                  ys: np.ndarray, still: np.ndarray):
         self.iod, self.look = iod, look
+        self.origin = (float(xs[0, 0]), float(ys[0, 0]))  # the region of interest's top-left pixel
         self.interior = Interior.for_look(look)
         col = xs[0]
         grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
@@ -319,24 +320,27 @@ class Mouth:
 
     # ----------------------------------------------------------------------------------------------- painting
 
-    def paint(self, out: np.ndarray, open_px: float, widen: float, rounded: float, fwd: np.ndarray) -> None:
-        """Fill the gap the lips opened beyond the photo's, following the head (`fwd`, low-res, 1/LOW scale)."""
+    def paint(self, out: np.ndarray, local: np.ndarray, open_px: float, widen: float, fwd: np.ndarray) -> None:
+        """Fill the gap the lips opened beyond the photo's: where this frame's expression map (`local`, the source
+        of each pixel of the region of interest) tears the photo open at the parting, following the head (`fwd`,
+        low-res, 1/LOW scale)."""
         if open_px < 0.5:
             return
-        mx, half, size = self.centre[0], self.half, out.shape[0]
-        xs, seam = self.outline
-        parted = apart(xs, mx, half, rounded)
+        size = out.shape[0]
+        reach = self.half * (1 + max(widen, 0.0))  # spread lips part past the photo's corners
+        xs = np.linspace(self.centre[0] - reach, self.centre[0] + reach, len(self.outline[0]), dtype=np.float32)
+        top, bottom = self._gap_edges(local, xs)
+        parted = bottom - top
         # Only where the lips part (rounded, they meet short of the corners), and the points where they meet: a
         # stretch of the outline with no gap, filled anti-aliased, drew a thin dark tail out to the corner.
-        near = np.convolve(parted > 0, np.ones(3), "same") > 0
-        xs, seam, parted = xs[near], seam[near], parted[near]
-        gap = open_px * parted
+        near = np.convolve(parted > 0.05, np.ones(3), "same") > 0
+        if not near.any():  # (a tear under a pixel: nothing shows)
+            return
+        xs, top, bottom, parted = xs[near], top[near], bottom[near], parted[near]
         # The parting's dark line, stretched apart, would outline the opening: the inside covers it.
-        cover = min(SEAM * self.iod, 0.25 * open_px) * parted ** 0.5
-        lift = self.lip_lift + rounded * (self.round_lift - self.lip_lift)
-        top = np.stack([xs, seam - lift * gap - cover], 1)
-        bottom = np.stack([xs, seam + (1 - lift) * gap + cover], 1)
-        poly = self._moved(np.concatenate([top, bottom[::-1]]), widen, fwd)
+        cover = min(SEAM * self.iod, 0.25 * open_px) * np.sqrt(np.clip(parted / open_px, 0, 1))
+        outline = np.concatenate([np.stack([xs, top - cover], 1), np.stack([xs, bottom + cover], 1)[::-1]])
+        poly = outline + sample(fwd, outline / LOW)
         soft = self.look.softness
         pad = int(np.ceil(3 * soft)) + 2
         x0, y0 = np.floor(poly.min(0)).astype(int) - pad
@@ -351,7 +355,7 @@ class Mouth:
         gx, gy = np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32)[:, None]
         n = len(xs)
         top_y, bottom_y = curve(gx, poly[:n]), curve(gx, poly[n:])
-        width = half * (1 + widen)
+        width = self.half * (1 + widen)
         dx = np.broadcast_to(gx - poly[:, 0].mean(), (y1 - y0, x1 - x0))
         inside = self._interior(dx, gy - top_y, np.maximum(bottom_y - top_y, 1e-3), width)
         inside = cv2.GaussianBlur(self.look.paint(inside, self.look.grain[y0:y1, x0:x1]), (0, 0), soft * 0.7)
@@ -384,6 +388,41 @@ class Mouth:
         alpha = (strength * ends * np.exp(-0.5 * across ** 2))[..., None]
         patch = out[y0:y1, x0:x1].astype(np.float32)
         out[y0:y1, x0:x1] = (patch * (1 - alpha) + self.look.dark * alpha).clip(0, 255).astype(np.uint8)
+
+    def _gap_edges(self, local: np.ndarray, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The rows (pixels, to a fraction) between which the expression map `local` shows the gap, in columns
+        `xs`: around the parting, the pixels whose source lies across it (under it, sampled from above: the jaw's
+        drop; over it, from below: the upper lip's rise). Read off the map itself, whatever moved the lips: a
+        shape worked out from the opening alone missed the corners, where the drop builds up more slowly and the
+        gap runs deeper, and the teeth's copy showed there as a pale rim."""
+        ox, oy = self.origin
+        seam_x, seam_y = self.outline
+        cols = np.clip(np.round(xs - ox).astype(int), 0, local.shape[1] - 1)
+        rows = np.arange(local.shape[0], dtype=np.float32)[:, None] + oy
+        source = local[:, cols]
+        across = source[..., 1] - np.interp(source[..., 0], seam_x, seam_y)  # + : sourced from under the parting
+        seam = np.interp(xs, seam_x, seam_y)
+        n = np.arange(len(xs))
+        # The parting is where the map tears: going down, the source jumps back up (the outline's seam, a line
+        # through a few points, may be a pixel off the fields' own).
+        near = np.clip(np.ceil(seam - oy).astype(int)[None] + np.arange(-3, 3)[:, None], 0, len(rows) - 2)
+        jump = source[near, n, 1] - source[near + 1, n, 1]
+        torn = jump.max(0) > 0
+        first = np.clip(near[np.argmax(jump, axis=0), n] + 1, 1, len(rows) - 2)  # the first row under the tear
+
+        def crossing(r: np.ndarray, step: int) -> np.ndarray:
+            # (between row r, in the gap, and the next one out of it: where `across` passes 0)
+            a, b = across[r, n], across[r + step, n]
+            return rows[r, 0] + step * np.clip(a / np.where(a == b, 1.0, a - b), 0, 1)
+
+        below = (rows >= rows[first][None, :, 0]) & (across >= 0)
+        last = np.clip(np.argmax(below, axis=0) - 1, first - 1, len(rows) - 2)  # the last gap row under it
+        bottom = np.where(last >= first, crossing(last, 1), rows[first, 0] - 0.5)
+        above = (rows < rows[first][None, :, 0]) & (across <= 0)
+        top_row = np.clip(len(rows) - 1 - np.argmax(above[::-1], axis=0) + 1, 1, first)  # the gap's first row over it
+        top = np.where(top_row < first, crossing(top_row, -1), rows[first, 0] - 0.5)
+        top, bottom = np.where(torn, top, seam), np.where(torn, np.maximum(bottom, top), seam)
+        return top.astype(np.float32), bottom.astype(np.float32)
 
     def _moved(self, points: np.ndarray, widen: float, fwd: np.ndarray) -> np.ndarray:
         """Points along the lips (x, y; changed in place) where this frame puts them: widened as widen_field moves
