@@ -89,7 +89,7 @@ class Interior:
         lips_lab = to_lab(look.lips)
         dark_d, teeth_d = np.percentile(lab[..., 0], [5, 97])
         dark_t, teeth_t = 0.8 * to_lab(look.dark)[0], teeth_lab[0]
-        lips_t = float(np.clip(FLESH_SHADE * lips_lab[0], dark_t + 1, teeth_t - 1))
+        lips_t = float(np.clip(FLESH_SHADE * lips_lab[0], min(dark_t, teeth_t), max(dark_t, teeth_t)))
         lab[..., 0] = np.interp(lab[..., 0], [dark_d, meta["lips_lab"][0], teeth_d], [dark_t, lips_t, teeth_t])
         # Colour: flesh (tongue, gums, the inside of the lips) takes the photo's lips' colour, as saturated as the
         # donor's flesh is against the donor's lips, no more than the lips, and no more than the skin (lipstick, or
@@ -200,7 +200,7 @@ class Mouth:
         below_chin = 1 - smoothstep(lm[CHIN, 1], fade_end, ys)
         lip_depth = max(lm[57, 1] - lm[66, 1], 0.05 * iod)
         # The upper lip rises only off teeth it does not show: those the photo shows stay with the skull.
-        self.lip_lift, self.round_lift = (LIP_LIFT, ROUND_LIFT) if self.draw_teeth else (0.0, 0.0)
+        lip_lift, round_lift = (LIP_LIFT, ROUND_LIFT) if self.draw_teeth else (0.0, 0.0)
 
         def opening(shape: np.ndarray, lip_lift: float) -> np.ndarray:
             # Per pixel of gap: how far up (+) each pixel samples the photo. Under the parting the drop grows from
@@ -211,9 +211,9 @@ class Mouth:
             lift = np.where(ys < seam, shape * smoothstep(lm[33, 1], seam, ys), 0)
             return (((1 - lip_lift) * jaw - lip_lift * lift) * still).astype(np.float32)
 
-        self.open_field = opening(shape, self.lip_lift)
+        self.open_field = opening(shape, lip_lift)
         # Rounded lips ("oo") part in an oval: what full rounding adds to the opening.
-        self.round_field = opening(apart(col, mx, half, rounded=1.0), self.round_lift) - self.open_field
+        self.round_field = opening(apart(col, mx, half, rounded=1.0), round_lift) - self.open_field
         # The plan's opening is scaled: a parted photo's mouth has this much less room left (the widest stays
         # natural); a photo resting closed opens on its loudest notes as wide as it is open (the photo itself,
         # its own teeth and all, rather than a mouth that never opens as far as the one in the picture).
@@ -327,8 +327,7 @@ class Mouth:
         if open_px < 0.5:
             return
         size = out.shape[0]
-        reach = self.half * (1 + max(widen, 0.0))  # spread lips part past the photo's corners
-        xs = np.linspace(self.centre[0] - reach, self.centre[0] + reach, len(self.outline[0]), dtype=np.float32)
+        xs = self.outline[0]  # (the opening's fields end at the corners: spread lips move what shows, not the gap)
         top, bottom = self._gap_edges(local, xs)
         parted = bottom - top
         # Only where the lips part (rounded, they meet short of the corners), and the points where they meet: a
@@ -355,7 +354,7 @@ class Mouth:
         gx, gy = np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32)[:, None]
         n = len(xs)
         top_y, bottom_y = curve(gx, poly[:n]), curve(gx, poly[n:])
-        width = self.half * (1 + widen)
+        width = self.half * (1 + min(widen, 0.0))  # (rounded lips draw the teeth in with them)
         dx = np.broadcast_to(gx - poly[:, 0].mean(), (y1 - y0, x1 - x0))
         inside = self._interior(dx, gy - top_y, np.maximum(bottom_y - top_y, 1e-3), width)
         inside = cv2.GaussianBlur(self.look.paint(inside, self.look.grain[y0:y1, x0:x1]), (0, 0), soft * 0.7)
@@ -405,22 +404,30 @@ class Mouth:
         n = np.arange(len(xs))
         # The parting is where the map tears: going down, the source jumps back up (the outline's seam, a line
         # through a few points, may be a pixel off the fields' own).
-        near = np.clip(np.ceil(seam - oy).astype(int)[None] + np.arange(-3, 3)[:, None], 0, len(rows) - 2)
-        jump = source[near, n, 1] - source[near + 1, n, 1]
-        torn = jump.max(0) > 0
-        first = np.clip(near[np.argmax(jump, axis=0), n] + 1, 1, len(rows) - 2)  # the first row under the tear
+        near = np.clip(np.ceil(seam - oy).astype(int)[None] + np.arange(-4, 4)[:, None], 0, len(rows) - 2)
+        jump = source[near, n, 1] - source[near + 1, n, 1]  # -1 where the map runs on, more where it tears
+        # (against the rows either side: the jaw's drop, growing down the lip, squeezes every row under the parting
+        # a little, a step in the jumps, not a spike)
+        sharp = jump[1:-1] - np.maximum(jump[:-2], jump[2:])
+        torn = sharp.max(0) > 0.05
+        first = np.clip(near[np.argmax(sharp, axis=0) + 1, n] + 1, 1, len(rows) - 2)  # the first row under the tear
+        tear = rows[first, 0] - 0.5
 
         def crossing(r: np.ndarray, step: int) -> np.ndarray:
             # (between row r, in the gap, and the next one out of it: where `across` passes 0)
             a, b = across[r, n], across[r + step, n]
             return rows[r, 0] + step * np.clip(a / np.where(a == b, 1.0, a - b), 0, 1)
 
+        # Each side: the last gap row out from the tear and the crossing past it; with no gap row yet, the crossing
+        # carried on from the row next to the tear (the map runs a pixel a row there), up to the tear: the gap
+        # grows from nothing as the lips part, rather than a pixel at a time.
         below = (rows >= rows[first][None, :, 0]) & (across >= 0)
         last = np.clip(np.argmax(below, axis=0) - 1, first - 1, len(rows) - 2)  # the last gap row under it
-        bottom = np.where(last >= first, crossing(last, 1), rows[first, 0] - 0.5)
+        bottom = np.where(last >= first, crossing(last, 1), np.maximum(rows[first, 0] - across[first, n], tear))
         above = (rows < rows[first][None, :, 0]) & (across <= 0)
         top_row = np.clip(len(rows) - 1 - np.argmax(above[::-1], axis=0) + 1, 1, first)  # the gap's first row over it
-        top = np.where(top_row < first, crossing(top_row, -1), rows[first, 0] - 0.5)
+        over = first - 1
+        top = np.where(top_row < first, crossing(top_row, -1), np.minimum(rows[over, 0] - across[over, n], tear))
         top, bottom = np.where(torn, top, seam), np.where(torn, np.maximum(bottom, top), seam)
         return top.astype(np.float32), bottom.astype(np.float32)
 
