@@ -225,7 +225,7 @@ def test_a_closed_lids_top_meets_the_photo_without_a_rim(photo):
 
 @pytest.mark.parametrize("photo", [SPEAKING, ROOT / "examples" / "eileen_collins.jpg"], ids=["speaking", "scan"])
 def test_a_closed_lids_lash_line_is_soft_not_inked(photo):
-    """Down the closed lid's middle, the lash line darkens the lid 0.5-0.76 of the way to the lashes' colour, over
+    """Down the closed lid's middle, the lash line darkens the lid 0.5-0.8 of the way to the lashes' colour, over
     the photo's softness: drawn opaque and narrow (0.83-0.85 of the way) it read as an eyeliner pen line."""
     rig, portrait, face = rig_for(photo, 512)
     shut = cv2.cvtColor(rig.frame(rig.controls(0.0, 0, 0, 1.0, 0, 0, 0)), cv2.COLOR_RGB2GRAY)
@@ -238,7 +238,7 @@ def test_a_closed_lids_lash_line_is_soft_not_inked(photo):
         for c in np.flatnonzero(lid.ball > 0.5):
             body = grey[max(edge[c] - int(2.5 * lid.lash) - 2, 0):max(edge[c] - int(1.5 * lid.lash), 1), c].mean()
             shares.append((body - grey[max(edge[c] - 6, 0):edge[c] + 4, c].min()) / max(body - lashes, 1.0))
-    assert len(shares) >= 10 and 0.5 < np.median(shares) < 0.76, np.median(shares)
+    assert len(shares) >= 10 and 0.5 < np.median(shares) < 0.8, np.median(shares)
 
 
 def test_closed_lids_leave_the_brows_alone(speaking):

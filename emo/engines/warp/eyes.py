@@ -47,8 +47,9 @@ SKIN_DARKEST = 0.35  # the skin carried over a lid leaves out what is darker tha
 # the eye (brow hairs, lashes: left in, they smudged a sooty band over the lid under a low, thick brow)
 FINE_BLUR = 1.2  # px: a lid's fine texture (pores, grain, fine lines) is what a blur this size removes from skin
 LASH_SPREAD = 0.55  # the closed lash line's Gaussian width, a share of its thickness, and how far it darkens the
-LASH_OPACITY = 0.75  # lid to the lashes' colour: soft and not quite opaque (narrower and opaque, it read as a pen
-# line, eyeliner: blind A/B on 9 photos, this preferred on all 7 that differed)
+LASH_OPACITY = 0.85  # lid to the lashes' colour: soft and not quite opaque (narrower and opaque, it read as a pen
+# line, eyeliner: blind A/B on 9 photos, preferred on 5 of the 6 that differed; lighter still, 0.75, won all 7, but
+# FaceMesh read the lids less shut, a blink's depth 0.34 of open against 0.30-0.31, and fewer blinks on a painting)
 
 
 def behind_dark_lenses(eye: np.ndarray, grey: np.ndarray, skin: float) -> bool:
