@@ -14,6 +14,7 @@ import emo
 from emo import motion
 from emo.engines import RenderJob, load_engine
 from emo.engines.warp import FaceRig
+from emo.engines.warp.head import LOW
 from emo.engines.warp.look import luma
 from emo.face import check_photo, crop_portrait, detect_face, dlib_model
 
@@ -292,7 +293,7 @@ def test_the_inside_fills_the_whole_gap_the_lips_open():
     rig, portrait, face = rig_for(ROOT / "examples" / "grace_hopper.jpg", 512)
     mouth = rig.mouth
     seam_x, seam_y = mouth.outline
-    still = np.zeros((512 // 4 + 1, 512 // 4 + 1, 2), np.float32)
+    still = np.zeros((512 // LOW + 1, 512 // LOW + 1, 2), np.float32)  # (the head does not move)
     for open_iod, rounded, spread in ((0.26, 0, 0), (0.26, 1, 0), (0.26, 0.5, 0), (0.2, 0, 1)):
         controls = rig.controls(open_iod, rounded, spread, 0, 0, 0, 0)
         rig.frame(controls)

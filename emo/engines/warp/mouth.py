@@ -328,7 +328,7 @@ class Mouth:
             return
         size = out.shape[0]
         xs = self.outline[0]  # (the opening's fields end at the corners: spread lips move what shows, not the gap)
-        top, bottom = self._gap_edges(local, xs)
+        top, bottom = self._gap_edges(local)
         parted = bottom - top
         # Only where the lips part (rounded, they meet short of the corners), and the points where they meet: a
         # stretch of the outline with no gap, filled anti-aliased, drew a thin dark tail out to the corner.
@@ -339,7 +339,7 @@ class Mouth:
         # The parting's dark line, stretched apart, would outline the opening: the inside covers it.
         cover = min(SEAM * self.iod, 0.25 * open_px) * np.sqrt(np.clip(parted / open_px, 0, 1))
         outline = np.concatenate([np.stack([xs, top - cover], 1), np.stack([xs, bottom + cover], 1)[::-1]])
-        poly = outline + sample(fwd, outline / LOW)
+        poly = self._moved(outline, 0.0, fwd)  # (the gap was read off the map: spreading is in it already)
         soft = self.look.softness
         pad = int(np.ceil(3 * soft)) + 2
         x0, y0 = np.floor(poly.min(0)).astype(int) - pad
@@ -388,19 +388,18 @@ class Mouth:
         patch = out[y0:y1, x0:x1].astype(np.float32)
         out[y0:y1, x0:x1] = (patch * (1 - alpha) + self.look.dark * alpha).clip(0, 255).astype(np.uint8)
 
-    def _gap_edges(self, local: np.ndarray, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The rows (pixels, to a fraction) between which the expression map `local` shows the gap, in columns
-        `xs`: around the parting, the pixels whose source lies across it (under it, sampled from above: the jaw's
+    def _gap_edges(self, local: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The rows (pixels, to a fraction) between which the expression map `local` shows the gap, in the outline's
+        columns: around the parting, the pixels whose source lies across it (under it, sampled from above: the jaw's
         drop; over it, from below: the upper lip's rise). Read off the map itself, whatever moved the lips: a
         shape worked out from the opening alone missed the corners, where the drop builds up more slowly and the
         gap runs deeper, and the teeth's copy showed there as a pale rim."""
         ox, oy = self.origin
-        seam_x, seam_y = self.outline
+        xs, seam = self.outline
         cols = np.clip(np.round(xs - ox).astype(int), 0, local.shape[1] - 1)
         rows = np.arange(local.shape[0], dtype=np.float32)[:, None] + oy
         source = local[:, cols]
-        across = source[..., 1] - np.interp(source[..., 0], seam_x, seam_y)  # + : sourced from under the parting
-        seam = np.interp(xs, seam_x, seam_y)
+        across = source[..., 1] - np.interp(source[..., 0], xs, seam)  # + : sourced from under the parting
         n = np.arange(len(xs))
         # The parting is where the map tears: going down, the source jumps back up (the outline's seam, a line
         # through a few points, may be a pixel off the fields' own).
@@ -411,7 +410,8 @@ class Mouth:
         sharp = jump[1:-1] - np.maximum(jump[:-2], jump[2:])
         torn = sharp.max(0) > 0.05
         first = np.clip(near[np.argmax(sharp, axis=0) + 1, n] + 1, 1, len(rows) - 2)  # the first row under the tear
-        tear = rows[first, 0] - 0.5
+        first_y = rows[first, 0]
+        tear = first_y - 0.5
 
         def crossing(r: np.ndarray, step: int) -> np.ndarray:
             # (between row r, in the gap, and the next one out of it: where `across` passes 0)
@@ -421,10 +421,10 @@ class Mouth:
         # Each side: the last gap row out from the tear and the crossing past it; with no gap row yet, the crossing
         # carried on from the row next to the tear (the map runs a pixel a row there), up to the tear: the gap
         # grows from nothing as the lips part, rather than a pixel at a time.
-        below = (rows >= rows[first][None, :, 0]) & (across >= 0)
+        below = (rows >= first_y) & (across >= 0)
         last = np.clip(np.argmax(below, axis=0) - 1, first - 1, len(rows) - 2)  # the last gap row under it
-        bottom = np.where(last >= first, crossing(last, 1), np.maximum(rows[first, 0] - across[first, n], tear))
-        above = (rows < rows[first][None, :, 0]) & (across <= 0)
+        bottom = np.where(last >= first, crossing(last, 1), np.maximum(first_y - across[first, n], tear))
+        above = (rows < first_y) & (across <= 0)
         top_row = np.clip(len(rows) - 1 - np.argmax(above[::-1], axis=0) + 1, 1, first)  # the gap's first row over it
         over = first - 1
         top = np.where(top_row < first, crossing(top_row, -1), np.minimum(rows[over, 0] - across[over, n], tear))
