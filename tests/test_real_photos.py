@@ -242,6 +242,24 @@ def test_a_closed_lids_lash_line_is_soft_not_inked(photo):
     assert len(shares) >= 10 and 0.5 < np.median(shares) < 0.8, np.median(shares)
 
 
+@pytest.mark.parametrize("photo", [SPEAKING, ROOT / "examples" / "eileen_collins.jpg",
+                                   ROOT / "examples" / "grace_hopper.jpg"], ids=["speaking", "scan", "glasses"])
+def test_a_closed_lids_lashes_hang_below_its_line_in_clumps(photo):
+    """Under a shut lid's line, over the eye's middle, the lashes darken the photo (median 19-32 grey levels; an even
+    line alone, 2-7) and unevenly, clump by clump (neighbouring columns 4.4-6.8 levels apart on average; 1.4-3.1)."""
+    rig, portrait, face = rig_for(photo, 512)
+    shut = cv2.cvtColor(rig.frame(rig.controls(0.0, 0, 0, 1.0, 0, 0, 0)), cv2.COLOR_RGB2GRAY)
+    still = cv2.cvtColor(portrait, cv2.COLOR_RGB2GRAY)
+    for lid in rig.lids:
+        h, w = lid.grain.shape
+        now, was = (cv2.warpAffine(g, lid.to_box, (w, h), flags=cv2.INTER_LINEAR).astype(float) for g in (shut, still))
+        edge = np.round(lid.top + lid.reach - lid.ys[0, 0]).astype(int)
+        below = slice(int(lid.lash), int(2 * lid.lash) + 1)
+        darker = np.array([(was - now)[edge[c]:, c][below].mean() for c in np.flatnonzero(lid.ball > 0.3)])
+        assert np.median(darker) > 15, np.median(darker)
+        assert np.abs(np.diff(darker)).mean() > 3.8, np.abs(np.diff(darker)).mean()
+
+
 def test_closed_lids_leave_the_brows_alone(speaking):
     """Low, thick brows over the eyes (the speaking photo's) stay as they are while the lids close under them."""
     rig, portrait, face = speaking
