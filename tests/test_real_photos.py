@@ -210,8 +210,9 @@ def test_a_tilted_eyes_lid_closes_along_the_eye(degrees):
 @pytest.mark.parametrize("photo", [SPEAKING, ROOT / "examples" / "eileen_collins.jpg"], ids=["speaking", "scan"])
 def test_a_closed_lids_top_meets_the_photo_without_a_rim(photo):
     """Where the painted lid begins, over the eye's middle, the closed eye's brightness steps by less than 20 grey
-    levels (median): a lid lighter and smoother than the fold it covers showed a dome's rim (16-32 on these photos;
-    about half that once the lid takes the photo's colour at its top and half its fold)."""
+    levels (mean over the columns, so the lid's own texture evens out): a lid lighter and smoother than the fold it
+    covers showed a dome's rim (16-32 on these photos; 12-18 once the lid takes the photo's colour at its top and half
+    its fold)."""
     rig, portrait, face = rig_for(photo, 512)
     assert len(rig.lids) == 2
     shut = cv2.cvtColor(rig.frame(rig.controls(0.0, 0, 0, 1.0, 0, 0, 0)), cv2.COLOR_RGB2GRAY)
@@ -219,9 +220,9 @@ def test_a_closed_lids_top_meets_the_photo_without_a_rim(photo):
         h, w = lid.grain.shape
         grey = cv2.GaussianBlur(cv2.warpAffine(shut, lid.to_box, (w, h), flags=cv2.INTER_LINEAR), (0, 0), 1.0)
         begins = lid.begins(1.0) - lid.ys[0, 0]
-        steps = [abs(float(grey[int(begins[c]) + 3, c]) - float(grey[int(begins[c]) - 3, c]))
+        steps = [float(grey[int(begins[c]) + 3, c]) - float(grey[int(begins[c]) - 3, c])
                  for c in np.flatnonzero(lid.ball > 0.5) if 3 <= begins[c] < h - 4]
-        assert len(steps) >= 5 and np.median(steps) < 20, np.median(steps)
+        assert len(steps) >= 5 and abs(np.mean(steps)) < 20, np.mean(steps)
 
 
 @pytest.mark.parametrize("photo", [SPEAKING, ROOT / "examples" / "eileen_collins.jpg"], ids=["speaking", "scan"])
@@ -258,6 +259,26 @@ def test_a_closed_lids_lashes_hang_below_its_line_in_clumps(photo):
         darker = np.array([(was - now)[edge[c]:, c][below].mean() for c in np.flatnonzero(lid.ball > 0.3)])
         assert np.median(darker) > 15, np.median(darker)
         assert np.abs(np.diff(darker)).mean() > 3.8, np.abs(np.diff(darker)).mean()
+
+
+@pytest.mark.parametrize("photo", [SPEAKING, ROOT / "examples" / "eileen_collins.jpg",
+                                   ROOT / "examples" / "grace_hopper.jpg"], ids=["speaking", "scan", "glasses"])
+def test_a_closed_lid_is_as_finely_textured_as_the_skin_under_the_eye(photo):
+    """What a 1.5 px blur takes from a shut lid (over the eye's middle, above the lashes) is 0.75-1.3 of what it takes
+    from the photo's skin under the eye (median deviation; 0.94-1.08 on these six eyes). Painted from blurred,
+    mirrored, clipped skin, lids had 0.57-0.93, four of the six under 0.75: "a smooth plastic patch"."""
+    rig, portrait, face = rig_for(photo, 512)
+    shut = cv2.cvtColor(rig.frame(rig.controls(0.0, 0, 0, 1.0, 0, 0, 0)), cv2.COLOR_RGB2GRAY).astype(np.float32)
+    still = cv2.cvtColor(portrait, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    detail = [g - cv2.GaussianBlur(g, (0, 0), 1.5) for g in (shut, still)]
+    spread = lambda v: 1.4826 * np.median(np.abs(v - np.median(v)))
+    lm, iod = face.landmarks, face.inter_ocular
+    for eye in (lm[36:42], lm[42:48]):
+        x0, x1 = int(eye[0, 0] + 0.3 * (eye[3, 0] - eye[0, 0])), int(eye[3, 0] - 0.3 * (eye[3, 0] - eye[0, 0]))
+        top, bottom = int(eye[[1, 2], 1].min()) - 1, int(eye[[4, 5], 1].max())
+        lid = detail[0][top:(top + bottom) // 2 + 1, x0:x1]  # clear of the lashes
+        under = detail[1][bottom + int(0.1 * iod):bottom + int(0.25 * iod), x0:x1]
+        assert 0.75 < spread(lid) / spread(under) < 1.3, spread(lid) / spread(under)
 
 
 def test_closed_lids_leave_the_brows_alone(speaking):
