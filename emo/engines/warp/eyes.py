@@ -305,7 +305,8 @@ class Lid:
         width = eye[3, 0] - eye[0, 0]
         cols = slice(max(int(eye[0, 0] + 0.3 * width), 0), int(eye[3, 0] - 0.3 * width))
         top, bottom = int(eye[[1, 2], 1].min()) - 1, int(eye[[4, 5], 1].max())
-        lid, under = slice(max(top, 0), (top + bottom) // 2 + 1), slice(bottom + int(0.1 * iod), bottom + int(0.25 * iod))
+        lid = slice(max(top, 0), (top + bottom) // 2 + 1)
+        under = slice(bottom + int(0.1 * iod), bottom + int(0.25 * iod))
         painted, skin = (_fine_detail(g.astype(np.float32))[rows, cols] for g, rows in ((shut, lid), (grey, under)))
         if painted.size < 20 or skin.size < 20:
             return 1.0
