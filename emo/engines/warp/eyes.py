@@ -5,12 +5,11 @@ carried over the eye by a blur that leaves the eye out (so a deep-set eye's lid 
 without a seam), lighter where a closed lid bulges into the light, with the creases of the skin under the eye and
 the fine texture of the skin around it, shaded as a curved lid is, ending in a soft lash line, most of the way as
 dark as the photo's own, thin at the inner corner, its lashes hanging below it in uneven clumps, softened and given
-the photo's grain. Above, it takes in half the photo's fold, which a
-closed lid stretches into a faint crease, but never the brow, and begins in the photo's own colour there (a lid
-lighter than the fold it covered showed a dome's rim). The eye below the lid's edge is the photo's, untouched; at
-the blink's peak the lash line meets the lower lid. All of it is done in the eye's own frame, turned level, so that
-a tilted head's lids close along its eyes. Stretching the thin strip of skin above the eye instead smeared it into
-streaks, on glasses and deep-set eyes worst.
+the photo's grain. Above, it takes in half the photo's fold, which a closed lid stretches into a faint crease, but
+never the brow, and begins in the photo's own colour there (a lid lighter than the fold it covered showed a dome's
+rim). The eye below the lid's edge is the photo's, untouched; at the blink's peak the lash line meets the lower lid.
+All of it is done in the eye's own frame, turned level, so that a tilted head's lids close along its eyes.
+Stretching the thin strip of skin above the eye instead smeared it into streaks, on glasses and deep-set eyes worst.
 """
 from __future__ import annotations
 
@@ -161,7 +160,8 @@ class Lid:
         # The eye's frame: the photo turned about the eye's middle until its corners are level, in a square that
         # holds all the lid is measured from (the fold and brow above, the skin around and under the eye). Its
         # offset is whole pixels, so an untilted eye's frame is the photo itself, pixel for pixel.
-        photo, original = image.shape[:2], (image, grey, eye)
+        photo = image.shape[:2]
+        in_photo = (image, grey, eye)  # (the lid's detail is matched in the photo's own frame: see _detail_gain)
         middle = (eye[0] + eye[3]) / 2
         half = int(1.6 * np.linalg.norm(eye[3] - eye[0])) + 8
         tilt = np.degrees(np.arctan2(eye[3, 1] - eye[0, 1], eye[3, 0] - eye[0, 0]))
@@ -229,7 +229,7 @@ class Lid:
                   _lash_clumps(lash / width, seed=outer), float(width))
         # Its detail (the relief and fine texture it borrows, the grain) as strong as the skin's under the eye:
         # borrowed through blurs, mirrored, clipped and turned, it came out smoother than that skin, a plastic patch.
-        gain = lid._detail_gain(*original, iod, look)
+        gain = lid._detail_gain(*in_photo, iod, look)
         return replace(lid, texture=texture * gain, grain=grain * gain)
 
     def paint(self, out: np.ndarray, closure: float, look: PhotoLook) -> None:
@@ -251,7 +251,7 @@ class Lid:
         body = self._meet(look.paint(base * (shade + self.texture)[..., None], self.grain), region, reach_up, u)
         into = smoothstep(reach_up - 1.0, reach_up + 0.5 * fold, self.ys)[..., None]
         colour = region * (1 - into) + body * into
-        line, hanging = self._lashes(edge)
+        line, hanging = self._lash_darkness(edge)
         strength = LASH_OPACITY * min(1.0, 3 * closure)
         lash = np.maximum(line, hanging)[..., None] * strength
         colour = colour * (1 - lash) + self.lashes * lash
@@ -260,11 +260,11 @@ class Lid:
         cover = cover * self.across[None] * min(1.0, 4 * closure)
         cover = cv2.GaussianBlur(cover.astype(np.float32), (0, 0), look.softness * 0.7)[..., None]
         # The lashes hang on past the lid, over the eye or the lower lid.
-        hanging = cv2.GaussianBlur((hanging * self.across[None] * strength).astype(np.float32), (0, 0),
-                                   look.softness * 0.5)[..., None] * (1 - cover)
+        past_lid = cv2.GaussianBlur((hanging * self.across[None] * strength).astype(np.float32), (0, 0),
+                                    look.softness * 0.5)[..., None] * (1 - cover)
         # Back into the photo's frame as the lid's colour times its cover, and the cover: what the lid leaves
         # uncovered is not resampled.
-        lid = np.concatenate([colour * cover + self.lashes * hanging, cover + hanging], -1).astype(np.float32)
+        lid = np.concatenate([colour * cover + self.lashes * past_lid, cover + past_lid], -1).astype(np.float32)
         rows, cols = self.back
         from_back = self.to_box + self.to_box[:, :2] @ np.array([[0, 0, cols.start], [0, 0, rows.start]])
         lid = cv2.warpAffine(lid, from_back, (cols.stop - cols.start, rows.stop - rows.start),
@@ -272,7 +272,7 @@ class Lid:
         under = out[rows, cols].astype(np.float32)
         out[rows, cols] = (under * (1 - lid[..., 3:]) + lid[..., :3]).clip(0, 255).astype(np.uint8)
 
-    def _lashes(self, edge: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _lash_darkness(self, edge: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """How dark the lashes make each pixel of the box (0..1) with the lid's edge at `edge` (per column): the line
         along the edge, thinner towards the inner corner, and the lashes hanging below it, sweeping outwards
         towards the outer corner. Returns (line, hanging)."""
