@@ -31,6 +31,17 @@ def rig_for(photo, size: int = SIZE):
     return FaceRig(portrait, face), portrait, face
 
 
+def shut_grey(rig) -> np.ndarray:
+    """The rig's frame with both lids shut, nothing else moving, in grey."""
+    return cv2.cvtColor(rig.frame(rig.controls(0.0, 0, 0, 1.0, 0, 0, 0)), cv2.COLOR_RGB2GRAY)
+
+
+def in_lid_box(image: np.ndarray, lid) -> np.ndarray:
+    """`image` (the photo's frame) turned into the lid's own box."""
+    h, w = lid.grain.shape
+    return cv2.warpAffine(image, lid.to_box, (w, h), flags=cv2.INTER_LINEAR)
+
+
 def opening(frame) -> float:
     return detect_face(frame).mouth_opening
 
@@ -215,10 +226,10 @@ def test_a_closed_lids_top_meets_the_photo_without_a_rim(photo):
     its fold)."""
     rig, portrait, face = rig_for(photo, 512)
     assert len(rig.lids) == 2
-    shut = cv2.cvtColor(rig.frame(rig.controls(0.0, 0, 0, 1.0, 0, 0, 0)), cv2.COLOR_RGB2GRAY)
+    shut = shut_grey(rig)
     for lid in rig.lids:
-        h, w = lid.grain.shape
-        grey = cv2.GaussianBlur(cv2.warpAffine(shut, lid.to_box, (w, h), flags=cv2.INTER_LINEAR), (0, 0), 1.0)
+        h = lid.grain.shape[0]
+        grey = cv2.GaussianBlur(in_lid_box(shut, lid), (0, 0), 1.0)
         begins = lid.begins(1.0) - lid.ys[0, 0]
         steps = [float(grey[int(begins[c]) + 3, c]) - float(grey[int(begins[c]) - 3, c])
                  for c in np.flatnonzero(lid.ball > 0.5) if 3 <= begins[c] < h - 4]
@@ -230,11 +241,10 @@ def test_a_closed_lids_lash_line_is_soft_not_inked(photo):
     """Down the closed lid's middle, the lash line darkens the lid 0.5-0.8 of the way to the lashes' colour, over
     the photo's softness: drawn opaque and narrow (0.83-0.85 of the way) it read as an eyeliner pen line."""
     rig, portrait, face = rig_for(photo, 512)
-    shut = cv2.cvtColor(rig.frame(rig.controls(0.0, 0, 0, 1.0, 0, 0, 0)), cv2.COLOR_RGB2GRAY)
+    shut = shut_grey(rig)
     shares = []
     for lid in rig.lids:
-        h, w = lid.grain.shape
-        grey = cv2.warpAffine(shut, lid.to_box, (w, h), flags=cv2.INTER_LINEAR).astype(float)
+        grey = in_lid_box(shut, lid).astype(float)
         edge = np.round(lid.top + lid.reach - lid.ys[0, 0]).astype(int)
         lashes = float(luma(lid.lashes))
         for c in np.flatnonzero(lid.ball > 0.5):
@@ -249,11 +259,9 @@ def test_a_closed_lids_lashes_hang_below_its_line_in_clumps(photo):
     """Under a shut lid's line, over the eye's middle, the lashes darken the photo (median 19-32 grey levels; an even
     line alone, 2-7) and unevenly, clump by clump (neighbouring columns 4.4-6.8 levels apart on average; 1.4-3.1)."""
     rig, portrait, face = rig_for(photo, 512)
-    shut = cv2.cvtColor(rig.frame(rig.controls(0.0, 0, 0, 1.0, 0, 0, 0)), cv2.COLOR_RGB2GRAY)
-    still = cv2.cvtColor(portrait, cv2.COLOR_RGB2GRAY)
+    shut, still = shut_grey(rig), cv2.cvtColor(portrait, cv2.COLOR_RGB2GRAY)
     for lid in rig.lids:
-        h, w = lid.grain.shape
-        now, was = (cv2.warpAffine(g, lid.to_box, (w, h), flags=cv2.INTER_LINEAR).astype(float) for g in (shut, still))
+        now, was = (in_lid_box(g, lid).astype(float) for g in (shut, still))
         edge = np.round(lid.top + lid.reach - lid.ys[0, 0]).astype(int)
         below = slice(int(lid.lash), int(2 * lid.lash) + 1)
         darker = np.array([(was - now)[edge[c]:, c][below].mean() for c in np.flatnonzero(lid.ball > 0.3)])
@@ -268,7 +276,7 @@ def test_a_closed_lid_is_as_finely_textured_as_the_skin_under_the_eye(photo):
     from the photo's skin under the eye (median deviation; 0.94-1.08 on these six eyes). Painted from blurred,
     mirrored, clipped skin, lids had 0.57-0.93, four of the six under 0.75: "a smooth plastic patch"."""
     rig, portrait, face = rig_for(photo, 512)
-    shut = cv2.cvtColor(rig.frame(rig.controls(0.0, 0, 0, 1.0, 0, 0, 0)), cv2.COLOR_RGB2GRAY).astype(np.float32)
+    shut = shut_grey(rig).astype(np.float32)
     still = cv2.cvtColor(portrait, cv2.COLOR_RGB2GRAY).astype(np.float32)
     detail = [g - cv2.GaussianBlur(g, (0, 0), 1.5) for g in (shut, still)]
     spread = lambda v: 1.4826 * np.median(np.abs(v - np.median(v)))
