@@ -351,6 +351,27 @@ def test_rounded_lips_part_in_an_oval():
     assert at(oval, 0.8 * reach) > at(neutral, 0.8) + 0.05  # fuller towards its ends: an oval, not an almond
 
 
+@pytest.mark.parametrize("photo", ["astronaut", "grace_hopper.jpg"])
+def test_the_widest_opening_tapers_to_the_corners_as_its_shape_says(portrait, photo):
+    """Opened as wide as the plan goes, the gap follows the opening's shape (`apart`) out to the corners. The jaw's
+    drop grows down the lip under the corners; read at the frame's own rows it tore the gap there nearly as deep as
+    mid-mouth (a box, 0.12-0.20 deeper than the shape on average, 0.16-0.27 at worst) and stretched the lip under it."""
+    if photo == "astronaut":
+        image, face = portrait
+    else:
+        rgb, face = check_photo(ROOT / "examples" / photo)
+        image, face = crop_portrait(rgb, face, 256)
+    rig = FaceRig(image, face)
+    mouth = rig.mouth
+    rig.frame(rig.controls(motion.MAX_OPEN, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0))
+    top, bottom = mouth._gap_edges(rig.local[rig.roi])
+    xs, mx = mouth.outline[0], mouth.centre[0]
+    gap, shape = (bottom - top) / (bottom - top).max(), apart(xs, mx, mouth.half)
+    sides = (np.abs(xs - mx) > 0.4 * mouth.half) & (np.abs(xs - mx) < 0.95 * mouth.half)
+    excess = gap[sides] - shape[sides]
+    assert abs(excess.mean()) < 0.05 and np.abs(excess).max() < 0.15, (excess.mean(), np.abs(excess).max())
+
+
 @pytest.fixture(scope="module")
 def toothless():
     """The mouth of a photo that shows no teeth (Hopper's)."""

@@ -84,9 +84,7 @@ class FaceRig:
         # Expression map: source coordinates for each pixel before the head moves.
         roi, m = self.roi, self.mouth
         local_x = cv2.scaleAdd(m.widen_field, c.widen, self.roi_x)  # a * field + coordinates, in one pass
-        local_y = cv2.scaleAdd(m.open_field, -c.open_px, self.roi_y)
-        if c.rounded and c.open_px:
-            cv2.scaleAdd(m.round_field, -c.open_px * c.rounded, local_y, dst=local_y)
+        local_y = m.open(self.roi_y, c.open_px, c.rounded)
         if c.gaze:
             cv2.scaleAdd(self.eyes.gaze, c.gaze, local_x, dst=local_x)
         if c.brow:

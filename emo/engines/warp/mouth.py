@@ -202,23 +202,29 @@ class Mouth:
         # The upper lip rises only off teeth it does not show: those the photo shows stay with the skull.
         lip_lift, round_lift = (LIP_LIFT, ROUND_LIFT) if self.draw_teeth else (0.0, 0.0)
 
-        def opening(shape: np.ndarray, lip_lift: float) -> np.ndarray:
-            # Per pixel of gap: how far up (+) each pixel samples the photo. Under the parting the drop grows from
-            # the lips' to the chin's over the lower lip; towards the corners over a longer stretch of skin, so the
-            # corners bend instead of shearing. Above, the upper lip rises (never anything above the nose).
-            t = np.clip((ys - seam) / (lip_depth * (1 + CORNER_RAMP * (1 - shape))), 0, 1)
-            jaw = np.where(ys >= seam, ((1 - t) * shape + t * chin) * below_chin, 0)
-            lift = np.where(ys < seam, shape * smoothstep(lm[33, 1], seam, ys), 0)
-            return (((1 - lip_lift) * jaw - lip_lift * lift) * still).astype(np.float32)
-
-        self.open_field = opening(shape, lip_lift)
-        # Rounded lips ("oo") part in an oval: what full rounding adds to the opening.
-        self.round_field = opening(apart(col, mx, half, rounded=1.0), round_lift) - self.open_field
         # The plan's opening is scaled: a parted photo's mouth has this much less room left (the widest stays
         # natural); a photo resting closed opens on its loudest notes as wide as it is open (the photo itself,
         # its own teeth and all, rather than a mouth that never opens as far as the one in the picture).
         self.headroom = (max(1.0, photo_gap / (MAX_OPEN * iod)) if self.rests_closed
                          else float(np.clip(1 - photo_gap / (WIDEST * iod), 0.4, 1.0)))
+        self.widest_px = max(self.gaps(MAX_OPEN)[0], 1.0)
+
+        def opening(shape: np.ndarray, lip_lift: float) -> tuple[np.ndarray, np.ndarray]:
+            # Per pixel of gap: how far up (+) each pixel samples the photo. Under the parting the drop grows from
+            # the lips' to the chin's over the lower lip; towards the corners over a longer stretch of skin, so the
+            # corners bend instead of shearing. Above, the upper lip rises (never anything above the nose). Also
+            # what the jaw's part becomes at the widest opening (see _laid_on_lip), less what it is.
+            t = np.clip((ys - seam) / (lip_depth * (1 + CORNER_RAMP * (1 - shape))), 0, 1)
+            jaw = np.where(ys >= seam, ((1 - t) * shape + t * chin) * below_chin, 0)
+            lift = np.where(ys < seam, shape * smoothstep(lm[33, 1], seam, ys), 0)
+            drop = ((1 - lip_lift) * jaw * still).astype(np.float32)
+            bend = _laid_on_lip(drop, ys[:, 0], seam, self.widest_px) - drop
+            return drop - (lip_lift * lift * still).astype(np.float32), bend
+
+        self.open_field, self.open_bend = opening(shape, lip_lift)
+        # Rounded lips ("oo") part in an oval: what full rounding adds to the opening.
+        round_field, round_bend = opening(apart(col, mx, half, rounded=1.0), round_lift)
+        self.round_field, self.round_bend = round_field - self.open_field, round_bend - self.open_bend
 
         # Closing (open photos only), in two parts, each a field of how far up (+) each pixel samples the photo when
         # done. First the jaw: what is under the upper teeth (the dark, the lower teeth, the lower lip) rises until
@@ -292,6 +298,17 @@ class Mouth:
         dx, dy = xs - self.centre[0], ys - self.centre[1]
         window = np.exp(-(dx / (1.7 * half)) ** 2 - (dy / (1.1 * half)) ** 2)
         self.widen_field = (-dx * window * lip_sides(dx, half) * still).astype(np.float32)
+
+    def open(self, ys: np.ndarray, open_px: float, rounded: float) -> np.ndarray:
+        """The expression map's y (the rig's region, from its rows `ys`) with the mouth opened `open_px`, `rounded`
+        (0..1): the fields, bent towards their shape at the widest opening as the mouth opens."""
+        bend = -open_px * min(open_px / self.widest_px, 1.0)
+        local_y = cv2.scaleAdd(self.open_field, -open_px, ys)
+        cv2.scaleAdd(self.open_bend, bend, local_y, dst=local_y)
+        if rounded and open_px:
+            cv2.scaleAdd(self.round_field, -open_px * rounded, local_y, dst=local_y)
+            cv2.scaleAdd(self.round_bend, bend * rounded, local_y, dst=local_y)
+        return local_y
 
     def gaps(self, open_iod: float) -> tuple[float, float]:
         """(opening, closing) in pixels for the plan's opening (inter-ocular distances over closed lips)."""
@@ -460,6 +477,28 @@ class Mouth:
         colour = cv2.remap(inner.texture, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         side = np.clip(np.abs(dx) / half, 0, 1)
         return colour * (1 - 0.3 * side ** 2)[..., None]  # the cheeks shade the sides
+
+
+def _laid_on_lip(drop: np.ndarray, rows: np.ndarray, seam: np.ndarray, px: float) -> np.ndarray:
+    """The jaw's `drop` (per pixel of opening, per pixel of the rig's region; 0 above the parting `seam`, per column)
+    as it is when the mouth opens `px`, if each value is how far that point of the photo's lip moves: per pixel of
+    the frame, how far (per pixel of opening) above it its source lies. A field read as it is, the frame's pixel
+    taking its own row's drop, tears the gap open too deep wherever the drop grows down the lip (under the corners,
+    growing to the chin's, a gap nearly as deep as mid-mouth: a box) and stretches the lip under it as much again."""
+    laid = np.zeros_like(drop)
+    for c in range(drop.shape[1]):
+        below = np.flatnonzero(rows >= seam[c])
+        if below.size < 2:
+            continue
+        y, d = rows[below], drop[below, c]
+        # The lip's top, at the parting itself (its drop carried on up from the first two rows under it), then the
+        # rows under it: where each goes.
+        top = max(d[0] - (d[1] - d[0]) * (y[0] - seam[c]), 0.0)
+        src, moved = np.r_[seam[c], y], np.r_[top, d]
+        lands = np.maximum.accumulate(src + px * moved)
+        source = np.where(y < lands[0], y - px * top, np.interp(y, lands, src))  # (over the lip's top: the gap)
+        laid[below, c] = (y - source) / px
+    return laid
 
 
 def _inside_luma(grey: np.ndarray, lm: np.ndarray) -> float:
