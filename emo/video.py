@@ -40,6 +40,7 @@ def _encoder_args(partial: Path, size: tuple[int, int], fps: int, seconds: float
             "-f", "rawvideo", "-pix_fmt", pixels, "-s", f"{w}x{h}", "-r", str(fps), "-i", "pipe:0",
             "-ss", f"{start:.3f}", "-i", f"file:{audio.resolve()}", "-map", "0:v:0", "-map", "1:a:0",
             "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-g", str(fps * KEYFRAME_S), "-pix_fmt", "yuv420p",
+            "-colorspace", "smpte170m", "-color_range", "tv",  # (what the frames are: see write_video)
             "-c:a", "aac", "-b:a", "160k", "-t", f"{seconds:.3f}", "-movflags", "+faststart", *tags,
             f"file:{partial.resolve()}"]
 
@@ -52,7 +53,9 @@ def write_video(path: str | Path, frames: Iterable[np.ndarray], fps: int, n_fram
     Frames are piped to ffmpeg as they are rendered, so encoding runs on the second core alongside the engine. If
     anything fails or the frames stop coming (the job was cancelled), ffmpeg is killed and no file is left.
     Frames go in as the encoder's own YUV 4:2:0 (BT.601, limited range, as ffmpeg's own conversion makes it):
-    OpenCV converts a frame in 0.2 ms where ffmpeg's converter took 0.8 ms, and half the bytes cross the pipe.
+    OpenCV converts a frame in 0.2 ms where ffmpeg's converter took 0.8 ms, and half the bytes cross the pipe. The
+    stream says so: untagged, browsers take video 720 lines high or more for BT.709 (Chrome), and a 768 video's
+    colours shifted there.
     """
     path = Path(path)
     partial = path.with_name(f".{path.stem}.partial.mp4")
