@@ -97,6 +97,27 @@ def test_an_open_mouthed_photos_upper_teeth_stay_as_it_shuts(speaking):
     assert np.abs(grey[0] - grey[1]).mean() < 6  # ... and they are unchanged (eaten from below, as before: 54)
 
 
+def test_an_open_mouthed_photos_rising_lip_meets_the_teeth_along_a_smooth_edge(speaking):
+    """As the jaw rises, what it raises meets the upper teeth along their edge, which passes through pixels: each
+    takes a share of the teeth and of what rises, by how much of it lies over the edge. A row going one way or the
+    other drew a stair-step along the lip (1 or 2 in 10 pixels on the edge in between, by chance; now 3-6 in 10)."""
+    rig, portrait, face = speaking
+    m = rig.mouth
+    x, meet, edge = m.shut_line.T
+    middle = np.abs(x - m.centre[0]) < 0.6 * m.half
+    between = []
+    for share in (0.6, 0.9):  # of the jaw's part of the closing done
+        done = share * m.jaw_share * m.photo_gap
+        grey = cv2.cvtColor(rig.frame(rig.controls((m.photo_gap - done) / (m.iod * m.headroom), 0, 0, 0, 0, 0, 0)),
+                            cv2.COLOR_RGB2GRAY).astype(float)
+        for col, y in zip(x[middle].astype(int), edge[middle]):
+            row = int(np.floor(y + 0.5))  # the pixel row the edge passes through
+            above, on, below = grey[row - 1:row + 2, col]
+            if abs(above - below) >= 30:  # teeth over the dark, clearly apart
+                between.append(0.2 < (on - below) / (above - below) < 0.8)
+    assert len(between) >= 30 and np.mean(between) > 0.3, (len(between), np.mean(between))
+
+
 def test_an_open_mouthed_photo_shut_leaves_what_is_under_its_chin_in_place(speaking):
     """The jaw rises whole and the neck under it stretches: the collar and the microphone under the speaking photo's
     chin stay put (they were lifted with the chin, the microphone stretched up into the chin's old place)."""

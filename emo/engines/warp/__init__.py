@@ -18,7 +18,7 @@ from .. import Cost, Progress, RenderJob
 from .eyes import EyeFields, Lid, behind_dark_lenses
 from .head import HeadLayer
 from .look import PhotoLook, luma
-from .mouth import Mouth
+from .mouth import LipEdge, Mouth
 from .shapes import edge_fade
 
 SPREAD_WIDEN, ROUND_NARROW = 0.12, 0.2  # share of the mouth's width a full "ee" adds and a full "oo" takes
@@ -89,8 +89,7 @@ class FaceRig:
             cv2.scaleAdd(self.eyes.gaze, c.gaze, local_x, dst=local_x)
         if c.brow:
             cv2.scaleAdd(self.eyes.brows, c.brow, local_y, dst=local_y)
-        if c.close_px > 0:
-            m.close(local_y, c.close_px)
+        lip_edge = m.close(local_y, c.close_px) if c.close_px > 0 else None
         self.local[roi] = cv2.merge([local_x, local_y])
         fwd = self.head.forward(c.yaw, c.pitch, c.roll)
         moved = float(np.abs(fwd).max())
@@ -103,6 +102,7 @@ class FaceRig:
         # (elsewhere the expression map is the identity): the source of each moving pixel.
         head = self.head.source_map(fwd, self.moving)
         reach = int(np.ceil(moved)) + 2
+        edge = self._shared_edge(lip_edge, local_x, local_y, source, head, reach) if lip_edge else None
         (ry, rx), (my, mx) = roi, self.moving
         rows = slice(max(ry.start - reach - my.start, 0), max(min(ry.stop + reach, my.stop) - my.start, 0))
         cols = slice(max(rx.start - reach - mx.start, 0), max(min(rx.stop + reach, mx.stop) - mx.start, 0))
@@ -111,12 +111,35 @@ class FaceRig:
                                          borderMode=cv2.BORDER_REPLICATE)
         # (x, y) maps go to remap as one two-channel array: split, each would be copied first.
         layer = cv2.remap(source, head, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        if edge is not None:
+            (er, ec), shared = edge
+            layer[er, ec] = (layer[er, ec] + shared).clip(0, 255).astype(np.uint8)
         out = self.image.copy()
         out[self.moving] = self.head.composite(layer, self.moving)
         m.paint(out, self.local[roi], c.open_px, c.widen, fwd)
         if c.close_px > 0:
             m.seal(out, c.close_px, c.widen, fwd)
         return out
+
+
+    def _shared_edge(self, edge: LipEdge, local_x: np.ndarray, local_y: np.ndarray, source: np.ndarray,
+                     head: np.ndarray, reach: int) -> tuple[tuple[slice, slice], np.ndarray] | None:
+        """What sharing the lower lip's top edge between lip and teeth (`edge`) adds to the head's layer, in the
+        pixels of the moving region near it (`head`, before the expression is composed in, says where each took its
+        content from; `reach`: how far the head moved anything)."""
+        (ry, rx), (my, mx) = self.roi, self.moving
+        rows = edge.rows
+        xs = local_x[rows]
+        main = cv2.remap(source, xs, local_y[rows], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+        other = cv2.remap(source, xs, edge.other_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        change = (other - main) * edge.share[..., None]  # in the expression's frame, over the band's rows
+        top, left = ry.start + (rows.start or 0), rx.start
+        out_rows = slice(max(top - reach, my.start) - my.start, min(top + xs.shape[0] + reach, my.stop) - my.start)
+        out_cols = slice(max(left - reach, mx.start) - mx.start, min(rx.stop + reach, mx.stop) - mx.start)
+        if out_rows.stop <= out_rows.start or out_cols.stop <= out_cols.start:
+            return None
+        at = head[out_rows, out_cols] - np.float32([left, top])  # (then moved with the head)
+        return (out_rows, out_cols), cv2.remap(change, at, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
 
 
 class WarpEngine:

@@ -162,6 +162,18 @@ def _donor() -> tuple[np.ndarray, dict]:
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB).astype(np.float32) / 255, meta
 
 
+@dataclass(frozen=True)
+class LipEdge:
+    """Where an open photo's lower lip, rising over the teeth, meets them: over the rows of the rig's region `rows`,
+    the expression map's y had each pixel gone the other way (lip for teeth, teeth for lip), and how much of its
+    colour that way gives, its share across the edge (0 off it). A row goes one way or the other, a stair-step along
+    the lip; the frame shares the edge's pixels between the two."""
+
+    rows: slice
+    other_y: np.ndarray
+    share: np.ndarray
+
+
 class Mouth:
     """Fields over the rig's region of interest (`xs`, `ys`: its pixel coordinates; `still`: how much of their
     motion each pixel may take, 0 at the frame's edges) and the interior painter."""
@@ -317,17 +329,27 @@ class Mouth:
             return target, 0.0
         return max(target - self.photo_gap, 0.0), max(self.photo_gap - target, 0.0)
 
-    def close(self, local_y: np.ndarray, close_px: float) -> None:
-        """Add the closing of `close_px` of an open photo's gap to the expression map's y (the rig's region)."""
+    def close(self, local_y: np.ndarray, close_px: float) -> LipEdge | None:
+        """Add the closing of `close_px` of an open photo's gap to the expression map's y (the rig's region); once
+        the lips close over the teeth, also the lower lip's top edge there (see LipEdge)."""
         jaw, lips = self.closing(close_px)
         cv2.scaleAdd(self.jaw_close, jaw, local_y, dst=local_y)
-        if lips <= 0:
-            return
-        cv2.scaleAdd(self.lips_close, lips, local_y, dst=local_y)
         meet, edge, ys = self._band_meet, self._band_edge, self._band_ys
+        base = local_y[self._band]
+        if lips <= 0:  # what the jaw raises meets the teeth at their edge
+            under = np.clip(ys - edge + 0.5, 0, 1)
+            raised = ys >= edge
+            return LipEdge(self._band, (base + np.where(raised, -jaw, jaw) * self._band_jaw).astype(np.float32),
+                           np.where(raised, 1 - under, under).astype(np.float32))
+        cv2.scaleAdd(self.lips_close, lips, local_y, dst=local_y)
+        base = local_y[self._band]
         over_teeth = (ys >= meet) & (ys < edge)
-        raised = ys >= edge - lips * (edge - meet)  # under the lower lip's top (seal draws the line it cuts)
-        local_y[self._band] += np.where(raised, self._band_jaw, -lips * self._band_lips) * over_teeth
+        under = np.clip(ys - (edge - lips * (edge - meet)) + 0.5, 0, 1)  # each pixel's share under the lip's top
+        raised = under >= 0.5  # (seal draws the line it cuts)
+        lip, teeth = self._band_jaw * over_teeth, -lips * self._band_lips * over_teeth
+        local_y[self._band] = base + np.where(raised, lip, teeth)
+        return LipEdge(self._band, (base + np.where(raised, teeth, lip)).astype(np.float32),
+                       (np.where(raised, 1 - under, under) * over_teeth).astype(np.float32))
 
     def closing(self, close_px: float) -> tuple[float, float]:
         """How far (0..1) the jaw and then the lips have done their part of closing `close_px` of the photo's gap."""
