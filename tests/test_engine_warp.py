@@ -372,6 +372,21 @@ def test_the_widest_opening_tapers_to_the_corners_as_its_shape_says(portrait, ph
     assert abs(excess.mean()) < 0.05 and np.abs(excess).max() < 0.15, (excess.mean(), np.abs(excess).max())
 
 
+@pytest.mark.parametrize("photo", ["grace_hopper.jpg", "eileen_collins.jpg"])
+def test_lips_partly_rounded_part_in_an_oval_without_tails_to_the_corners(photo):
+    """Rounding draws the opening in from the corners. Blending the full width's opening with the oval's instead
+    left a thin tear of the full width's out to each corner (0.9-1.8 px past 0.9 of the mouth's half-width, wide
+    open and 0.6-0.8 rounded), painted as a dark spike."""
+    rgb, face = check_photo(ROOT / "examples" / photo)
+    rig = FaceRig(*crop_portrait(rgb, face, 256))
+    mouth = rig.mouth
+    for rounded in (0.6, 0.8):
+        rig.frame(rig.controls(motion.MAX_OPEN, rounded, 0.0, 0.0, 0.0, 0.0, 0.0))
+        top, bottom = mouth._gap_edges(rig.local[rig.roi])
+        out = np.abs(mouth.outline[0] - mouth.centre[0]) > 0.9 * mouth.half
+        assert (bottom - top)[out].max() < 0.5 and (bottom - top).max() > 5, rounded
+
+
 @pytest.fixture(scope="module")
 def toothless():
     """The mouth of a photo that shows no teeth (Hopper's)."""

@@ -39,6 +39,7 @@ from .shapes import apart, arc, curve, sample, smoothstep
 
 LIP_LIFT = 0.2  # share of the mouth's opening made by the upper lip rising; the jaw drops the rest
 ROUND_LIFT = 0.35  # ... when the lips are rounded (an "oo"): the upper lip arches up too
+ROUNDINGS = (0.0, 0.5, 1.0)  # how rounded the opening's precomputed shapes are (see Mouth.open)
 CLOSE_LIFT = 0.1  # share of an open photo's opening its upper lip closes, over its teeth; the jaw rises the rest
 WIDEST = 0.36  # inner-lip gap of a wide sung "ah", in inter-ocular distances, photo's own gap included
 CORNER_RAMP = 3.0  # how much longer the jaw's drop takes to build up under the mouth corners than mid-mouth
@@ -233,10 +234,11 @@ class Mouth:
             bend = _laid_on_lip(drop, ys[:, 0], seam, self.widest_px) - drop
             return drop - (lip_lift * lift * still).astype(np.float32), bend
 
-        self.open_field, self.open_bend = opening(shape, lip_lift)
-        # Rounded lips ("oo") part in an oval: what full rounding adds to the opening.
-        round_field, round_bend = opening(apart(col, mx, half, rounded=1.0), round_lift)
-        self.round_field, self.round_bend = round_field - self.open_field, round_bend - self.open_bend
+        # Rounded lips ("oo") part in an oval, narrower as they round: the opening at each of ROUNDINGS, blended
+        # between the two nearest (blending the full width's opening with the oval's left the oval a thin tail of
+        # the other out to each corner, a dark spike).
+        self.open_fields, self.open_bends = zip(*(
+            opening(apart(col, mx, half, rounded=r), lip_lift + r * (round_lift - lip_lift)) for r in ROUNDINGS))
 
         # Closing (open photos only), in two parts, each a field of how far up (+) each pixel samples the photo when
         # done. First the jaw: what is under the upper teeth (the dark, the lower teeth, the lower lip) rises until
@@ -313,13 +315,16 @@ class Mouth:
 
     def open(self, ys: np.ndarray, open_px: float, rounded: float) -> np.ndarray:
         """The expression map's y (the rig's region, from its rows `ys`) with the mouth opened `open_px`, `rounded`
-        (0..1): the fields, bent towards their shape at the widest opening as the mouth opens."""
+        (0..1): the fields of the two nearest roundings, bent towards their shape at the widest opening as the mouth
+        opens."""
         bend = -open_px * min(open_px / self.widest_px, 1.0)
-        local_y = cv2.scaleAdd(self.open_field, -open_px, ys)
-        cv2.scaleAdd(self.open_bend, bend, local_y, dst=local_y)
-        if rounded and open_px:
-            cv2.scaleAdd(self.round_field, -open_px * rounded, local_y, dst=local_y)
-            cv2.scaleAdd(self.round_bend, bend * rounded, local_y, dst=local_y)
+        at = float(np.interp(rounded, ROUNDINGS, np.arange(len(ROUNDINGS))))
+        k = min(int(at), len(ROUNDINGS) - 2)
+        local_y = ys.copy()
+        for i, share in ((k, k + 1 - at), (k + 1, at - k)):
+            if share > 0:
+                cv2.scaleAdd(self.open_fields[i], -open_px * share, local_y, dst=local_y)
+                cv2.scaleAdd(self.open_bends[i], bend * share, local_y, dst=local_y)
         return local_y
 
     def gaps(self, open_iod: float) -> tuple[float, float]:
