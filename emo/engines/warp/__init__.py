@@ -121,19 +121,18 @@ class FaceRig:
             m.seal(out, c.close_px, c.widen, fwd)
         return out
 
-
     def _shared_edge(self, edge: LipEdge, local_x: np.ndarray, local_y: np.ndarray, source: np.ndarray,
                      head: np.ndarray, reach: int) -> tuple[tuple[slice, slice], np.ndarray] | None:
-        """What sharing the lower lip's top edge between lip and teeth (`edge`) adds to the head's layer, in the
-        pixels of the moving region near it (`head`, before the expression is composed in, says where each took its
-        content from; `reach`: how far the head moved anything)."""
+        """What sharing the edge where the rising jaw or lower lip meets the teeth (`edge`) adds to the head's
+        layer, in the pixels of the moving region near it (`head`, before the expression is composed in, says where
+        each took its content from; `reach`: how far the head moved anything)."""
         (ry, rx), (my, mx) = self.roi, self.moving
         rows = edge.rows
         xs = local_x[rows]
-        main = cv2.remap(source, xs, local_y[rows], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
-        other = cv2.remap(source, xs, edge.other_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        main, other = (cv2.remap(source, xs, ys, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+                       for ys in (local_y[rows], edge.other_y))
         change = (other - main) * edge.share[..., None]  # in the expression's frame, over the band's rows
-        top, left = ry.start + (rows.start or 0), rx.start
+        top, left = ry.start + rows.start, rx.start
         out_rows = slice(max(top - reach, my.start) - my.start, min(top + xs.shape[0] + reach, my.stop) - my.start)
         out_cols = slice(max(left - reach, mx.start) - mx.start, min(rx.stop + reach, mx.stop) - mx.start)
         if out_rows.stop <= out_rows.start or out_cols.stop <= out_cols.start:

@@ -165,10 +165,11 @@ def _donor() -> tuple[np.ndarray, dict]:
 
 @dataclass(frozen=True)
 class LipEdge:
-    """Where an open photo's lower lip, rising over the teeth, meets them: over the rows of the rig's region `rows`,
-    the expression map's y had each pixel gone the other way (lip for teeth, teeth for lip), and how much of its
-    colour that way gives, its share across the edge (0 off it). A row goes one way or the other, a stair-step along
-    the lip; the frame shares the edge's pixels between the two."""
+    """Where what an open photo's closing raises meets its upper teeth (their edge while the jaw rises, then the
+    lower lip's top as it rises over them): over the rows of the rig's region `rows`, the expression map's y had each
+    pixel gone the other way (raised for teeth, teeth for raised), and how much of its colour that way gives, its
+    share across the edge (0 off it). A row goes one way or the other, a stair-step along the lip; the frame shares
+    the edge's pixels between the two."""
 
     rows: slice
     other_y: np.ndarray
@@ -335,13 +336,13 @@ class Mouth:
         return max(target - self.photo_gap, 0.0), max(self.photo_gap - target, 0.0)
 
     def close(self, local_y: np.ndarray, close_px: float) -> LipEdge | None:
-        """Add the closing of `close_px` of an open photo's gap to the expression map's y (the rig's region); once
-        the lips close over the teeth, also the lower lip's top edge there (see LipEdge)."""
+        """Add the closing of `close_px` of an open photo's gap to the expression map's y (the rig's region); return
+        where what it raises meets the upper teeth (see LipEdge)."""
         jaw, lips = self.closing(close_px)
         cv2.scaleAdd(self.jaw_close, jaw, local_y, dst=local_y)
         meet, edge, ys = self._band_meet, self._band_edge, self._band_ys
-        base = local_y[self._band]
         if lips <= 0:  # what the jaw raises meets the teeth at their edge
+            base = local_y[self._band]
             under = np.clip(ys - edge + 0.5, 0, 1)
             raised = ys >= edge
             return LipEdge(self._band, (base + np.where(raised, -jaw, jaw) * self._band_jaw).astype(np.float32),
