@@ -102,7 +102,7 @@ class FaceRig:
         # (elsewhere the expression map is the identity): the source of each moving pixel.
         head = self.head.source_map(fwd, self.moving)
         reach = int(np.ceil(moved)) + 2
-        edge = self._shared_edge(lip_edge, local_x, local_y, source, head, reach) if lip_edge else None
+        edge = self._shared_edge(lip_edge, local_x, local_y, source, head, reach) if lip_edge is not None else None
         (ry, rx), (my, mx) = roi, self.moving
         rows = slice(max(ry.start - reach - my.start, 0), max(min(ry.stop + reach, my.stop) - my.start, 0))
         cols = slice(max(rx.start - reach - mx.start, 0), max(min(rx.stop + reach, mx.stop) - mx.start, 0))
