@@ -1,7 +1,7 @@
 """Audio: decode any common format, then measure what drives the face, one value per video frame.
 
-The mouth follows the *voice* (the vocal stem when a preset ships one), never the instruments; head motion follows
-the *music* (onsets, beats and energy of the mix).
+The mouth follows the *voice* (the vocal stem when a preset ships one), never the instruments, and whether it sings
+or speaks; head motion follows the *music* (onsets, beats and energy of the mix).
 """
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from scipy.ndimage import maximum_filter1d, median_filter, minimum_filter1d
 
 from . import ffmpeg, settings
 from .errors import AudioError
@@ -20,6 +21,13 @@ MIN_SECONDS = 1.0
 DECODE_S, DECODE_S_PER_S = 15.0, 0.25  # decoding's time limit: ffmpeg decodes mp3 at ~200x real time here
 VOICE_WINDOW, MIX_WINDOW = 1024, 2048  # samples analysed around each video frame: 64 ms, 128 ms
 BLOCK = 500  # video frames analysed at a time (20 s)
+PITCH_RANGE = (70, 1000)  # Hz: a voice's pitch, speaking or singing
+PITCH_DIP = 0.2  # a frame is pitched where its normalised difference (YIN's) dips under this at its period
+HELD_SEMITONES, HELD_FRAMES = 1.0, 7  # a note is held where the pitch stays within a semitone for 280 ms
+SPOKEN_HELD = (0.10, 0.17)  # share of a voice's pitched frames on held notes: speech under the first (presets and
+# real recordings: at most 0.08), song over the second (at least 0.19; Caruso 0.45)
+PITCHED = (0.15, 0.25)  # ... judged only if this share of its loud frames is pitched (speech 0.33-0.60); a choir's
+# blend of voices is hardly pitched to one period (0.11) and counts as song
 
 
 # What we decode, by the file's first bytes, and the ffmpeg demuxer that reads it. Nothing else reaches ffmpeg: its
@@ -94,6 +102,7 @@ class AudioFeatures:
     onset: np.ndarray = field(repr=False)  # 0..1 onset strength of the mix
     beat: np.ndarray = field(repr=False)  # bool: a beat falls on this frame
     energy: np.ndarray = field(repr=False)  # 0..1 loudness of the mix
+    sung: float = 1.0  # 0..1: the voice holds notes as singing does (1) or glides through syllables as speech (0)
 
     @property
     def duration(self) -> float:
@@ -168,6 +177,42 @@ def _vowel_shape(centroid: np.ndarray, voiced: np.ndarray) -> tuple[np.ndarray, 
     return roundness, spread
 
 
+def _pitch(spec: np.ndarray, sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each frame's pitch (semitones) and whether it is pitched, from its spectrum (`_spectra`): YIN's cumulative
+    mean normalised difference, from the autocorrelation with the Hann window's own divided out, at the first dip
+    under PITCH_DIP (the plain autocorrelation peak, free to land on a multiple of the period, read two sung presets
+    as speech)."""
+    win = (spec.shape[1] - 1) * 2
+    hann = np.fft.irfft(np.abs(np.fft.rfft(np.hanning(win))) ** 2, n=win)
+    lo, hi = sample_rate // PITCH_RANGE[1], sample_rate // PITCH_RANGE[0] + 1
+    acf = np.fft.irfft(spec.astype(np.float64) ** 2, n=win)[:, :hi]
+    diff = 2 * (1 - acf / np.maximum(acf[:, :1], 1e-12) / (hann[:hi] / hann[0]))
+    diff[:, 0] = 0
+    cmnd = diff * np.arange(hi) / np.maximum(np.cumsum(diff, axis=1), 1e-12)
+    rows = np.arange(len(cmnd))
+    dips = cmnd[:, lo:] < PITCH_DIP
+    first = np.where(dips.any(1), lo + np.argmax(dips, axis=1), lo + np.argmin(cmnd[:, lo:], axis=1))
+    # ... and down that dip to its bottom (within a quarter period)
+    near = np.minimum(first[:, None] + np.arange(hi // 4), hi - 1)
+    depth = np.where(near <= 1.25 * first[:, None], cmnd[rows[:, None], near], np.inf)
+    period = near[rows, np.argmin(depth, axis=1)]
+    return 12 * np.log2(sample_rate / period), cmnd[rows, period] < PITCH_DIP
+
+
+def _sung(semitones: np.ndarray, pitched: np.ndarray, loud: np.ndarray) -> float:
+    """How much a voice sings rather than speaks (0..1): singing holds notes, speech glides through syllables."""
+    pitched = pitched & loud
+    if loud.sum() < HELD_FRAMES or pitched.sum() < HELD_FRAMES:
+        return 1.0
+    smooth = median_filter(np.where(pitched, semitones, -99.0), size=5)  # (vibrato and stray frames smoothed over)
+    spread = maximum_filter1d(smooth, HELD_FRAMES) - minimum_filter1d(smooth, HELD_FRAMES)
+    held = (minimum_filter1d(pitched.astype(np.uint8), HELD_FRAMES) == 1) & (spread < HELD_SEMITONES)
+    share = held.sum() / pitched.sum()
+    (judged_from, judged_at), (spoken, sung) = PITCHED, SPOKEN_HELD
+    judged = np.clip((pitched.sum() / loud.sum() - judged_from) / (judged_at - judged_from), 0, 1)
+    return float(1 - judged * (1 - np.clip((share - spoken) / (sung - spoken), 0, 1)))
+
+
 def _onset_strength(flux: np.ndarray) -> np.ndarray:
     """Spectral flux (see `analyse`) scaled to 0..1: large where notes and drums start."""
     flux = flux - np.median(flux)
@@ -218,15 +263,19 @@ def _voiced(vocals, mix, fps, n_frames, onset, beat, energy, sample_rate) -> Aud
     if len(vocals) != len(mix):
         vocals = fitted(vocals, len(mix))
     hop = sample_rate // fps
-    voice_db, centroid = np.empty(n_frames, np.float64), np.empty(n_frames, np.float64)
+    voice_db, centroid, semitones = (np.empty(n_frames, np.float64) for _ in range(3))
+    pitched = np.empty(n_frames, bool)
     for block in _blocks(n_frames):
         windows = _frames(vocals, block.start, block.stop - block.start, hop, VOICE_WINDOW)
         voice_db[block] = _level(windows)
-        centroid[block] = _centroid(_spectra(windows), sample_rate)
+        spec = _spectra(windows)
+        centroid[block] = _centroid(spec, sample_rate)
+        semitones[block], pitched[block] = _pitch(spec, sample_rate)
     loudness = _normalise_level(voice_db)
     roundness, spread = _vowel_shape(centroid, loudness > 0.05)
     return AudioFeatures(fps=fps, n_frames=n_frames, vocals=vocals, mix=mix, loudness=loudness, roundness=roundness,
-                         spread=spread, onset=onset, beat=beat, energy=energy)
+                         spread=spread, onset=onset, beat=beat, energy=energy,
+                         sung=_sung(semitones, pitched, loudness > 0.3))
 
 
 def _mix_levels(mix: np.ndarray, n_frames: int, hop: int) -> tuple[np.ndarray, np.ndarray]:

@@ -14,6 +14,8 @@ from scipy.ndimage import gaussian_filter1d
 from .audio import AudioFeatures
 
 MAX_OPEN = 0.26  # widest extra inner-lip gap, in inter-ocular distances (a singer's "ah" over closed lips)
+SPOKEN_OPEN = 0.65  # share of it a speaker's loudest vowels open: speech drops the jaw far less than song, where
+# open vowels open wider still as the pitch rises (Sundberg and Skoog 1997); two thirds, judged by eye on real speech
 BLINK_EVERY = 3.6  # seconds between blinks the gaps are drawn towards (about 16 a minute)
 BLINK_GAP = (2.4, 5.0)  # seconds between blinks at the least and at most (25 and 12 a minute)
 BLINK_STEER = 0.5  # cost of a gap 1 s off BLINK_EVERY, against about 3 for a blink over a full voice
@@ -42,8 +44,10 @@ class MotionPlan:
 
 
 def mouth(audio: AudioFeatures) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Opening follows loudness with almost no lag; shapes change more slowly, as lips do."""
-    opening = MAX_OPEN * gaussian_filter1d(audio.loudness, 0.6) ** 0.8
+    """Opening follows loudness with almost no lag, wider for song than for speech; shapes change more slowly, as lips
+    do."""
+    widest = MAX_OPEN * (SPOKEN_OPEN + (1 - SPOKEN_OPEN) * audio.sung)
+    opening = widest * gaussian_filter1d(audio.loudness, 0.6) ** 0.8
     opening[audio.loudness == 0] = np.minimum(opening[audio.loudness == 0], 0.02)  # shut in the gaps
     rounded = gaussian_filter1d(audio.roundness, 1.2)
     spread = gaussian_filter1d(audio.spread, 1.2)

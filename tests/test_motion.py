@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pytest
 
 from emo import motion
 
@@ -13,7 +14,16 @@ def test_mouth_follows_loudness_without_lag(intro_features):
     loud = intro_features.loudness
     assert np.corrcoef(plan.mouth_open, loud)[0, 1] > 0.9
     assert plan.mouth_open[loud == 0].max() <= 0.02
-    assert 0.2 < plan.mouth_open.max() <= motion.MAX_OPEN
+    assert 0.6 * motion.MAX_OPEN < plan.mouth_open.max() <= motion.MAX_OPEN
+
+
+def test_speech_opens_the_mouth_less_than_song(all_features):
+    """A speaker's loudest vowels open the jaw about two thirds as far as a singer's: the same spoken line, taken for
+    song, opens wider by that much."""
+    spoken = next(f for f in all_features if f.sung == 0.0)
+    widest = motion.plan(spoken).mouth_open.max()
+    assert widest == pytest.approx(motion.SPOKEN_OPEN * motion.plan(dataclasses.replace(spoken, sung=1.0)).mouth_open.max())
+    assert widest < 0.7 * motion.MAX_OPEN
 
 
 def test_blinks_are_natural(intro_features):
