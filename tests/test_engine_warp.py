@@ -41,7 +41,7 @@ def _opening(frame) -> float:
     return detect_face(frame).mouth_opening
 
 
-def test_mouth_rests_in_the_intro_and_opens_when_singing(rendered, intro_song):
+def test_mouth_rests_in_the_intro_and_opens_with_the_voice(rendered, intro_song):
     job, frames, _ = rendered
     rest = job.face.mouth_opening
     intro = range(5, int((intro_song.voice_start - 0.3) * 25), 7)
@@ -49,8 +49,11 @@ def test_mouth_rests_in_the_intro_and_opens_when_singing(rendered, intro_song):
     # turned by a degree can tip a lip point over; a mouth moving with the instruments opens 0.1 or more.
     off = [abs(_opening(frames[i]) - rest) for i in intro]
     assert np.median(off) < 0.025 and max(off) < 0.045
+    # On the loudest syllables it opens at least 40 % as far as the plan asks (dlib's inner-lip points, on the lips'
+    # inner edges, read less than the gap the plan counts): 0.1 and more for a song, 0.07 for a spoken line.
     loudest = np.argsort(job.motion.mouth_open)[-5:]
-    assert np.median([_opening(frames[i]) for i in loudest]) > rest + 0.12
+    asked = float(np.median(job.motion.mouth_open[loudest]))
+    assert np.median([_opening(frames[i]) for i in loudest]) > rest + 0.4 * asked
 
 
 def test_mouth_opens_under_the_photos_upper_teeth(rendered):

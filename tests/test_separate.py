@@ -69,7 +69,8 @@ def test_there_are_presets_with_and_without_an_intro():
 def test_instruments_in_the_intro_do_not_move_the_mouth(song_id):
     m = measured(song_id)
     assert intro(m, "stem") == 0.0  # the reference: only instruments play, the mouth is shut
-    assert intro(m, "mix") > 0.1  # the problem: the raw mix opens it (measured 0.13-0.22)
+    assert intro(m, "mix") > 0.06  # the problem: the raw mix opens it (measured 0.13-0.22; 0.09 for spoken lines,
+    # which open the mouth two thirds as wide)
     assert intro(m, "separated") <= 0.03  # the bound (measured 0.000-0.004; the old separator up to 0.12)
 
 
