@@ -117,9 +117,9 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "The part to sing is longer than {limit}, so only its first {limit} are used.",
         "zh": "要唱的部分超过了 {limit}，所以只用了前 {limit}。"},
     "audio.separated": {
-        "en": "The voice was separated from the music ({separator}), so the mouth follows the singing and stays "
+        "en": "The voice was separated from the music ({separator}), so the mouth follows the voice and stays "
               "shut where only instruments play.",
-        "zh": "人声已从音乐中分离出来（{separator}），所以嘴巴跟着歌声动，只有伴奏的地方会闭着。"},
+        "zh": "人声已从音乐中分离出来（{separator}），所以嘴巴跟着人声动，只有伴奏的地方会闭着。"},
     "separator.spleeter": {"en": "Deezer's Spleeter", "zh": "Deezer 的 Spleeter"},
     "separator.demucs": {"en": "Meta's Demucs", "zh": "Meta 的 Demucs"},
     # ------------------------------------------------------------------------------------------- choices and values
@@ -238,7 +238,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     # ---------------------------------------------------------------------------------------------------- progress
     "progress.face": {"en": "Checking the face", "zh": "正在检查人脸"},
     "progress.faces": {"en": "Finding the faces", "zh": "正在寻找人脸"},
-    "progress.song": {"en": "Analysing the song", "zh": "正在分析歌曲"},
+    "progress.song": {"en": "Analysing the audio", "zh": "正在分析音频"},
     "progress.separating": {
         "en": "Separating the voice from the music ({done:.0%})",
         "zh": "正在从音乐中分离人声（{done:.0%}）"},

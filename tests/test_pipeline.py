@@ -36,7 +36,7 @@ def test_sing_makes_a_browser_ready_video(tmp_path, intro_song):
     assert abs(len(frames) - round(intro_song.duration * 25)) <= 1
     assert result.engine == "warp" and result.frames == len(frames)
     stages = [m for _, m in seen]
-    assert stages[0] == "Checking the face" and "Analysing the song" in stages
+    assert stages[0] == "Checking the face" and "Analysing the audio" in stages
     assert any(m.startswith("Animating frame") for m in stages) and seen[-1][0] == 1.0
     assert [f for f, _ in seen] == sorted(f for f, _ in seen)
     assert not list(tmp_path.glob(".*partial*"))
