@@ -207,10 +207,13 @@ def _sung(semitones: np.ndarray, pitched: np.ndarray, loud: np.ndarray) -> float
     smooth = median_filter(np.where(pitched, semitones, -99.0), size=5)  # (vibrato and stray frames smoothed over)
     spread = maximum_filter1d(smooth, HELD_FRAMES) - minimum_filter1d(smooth, HELD_FRAMES)
     held = (minimum_filter1d(pitched.astype(np.uint8), HELD_FRAMES) == 1) & (spread < HELD_SEMITONES)
-    share = held.sum() / pitched.sum()
-    (judged_from, judged_at), (spoken, sung) = PITCHED, SPOKEN_HELD
-    judged = np.clip((pitched.sum() / loud.sum() - judged_from) / (judged_at - judged_from), 0, 1)
-    return float(1 - judged * (1 - np.clip((share - spoken) / (sung - spoken), 0, 1)))
+    judged = _ramp(pitched.sum() / loud.sum(), *PITCHED)
+    return float(1 - judged * (1 - _ramp(held.sum() / pitched.sum(), *SPOKEN_HELD)))
+
+
+def _ramp(value: float, low: float, high: float) -> float:
+    """0 at `low` and under, 1 at `high` and over, straight between."""
+    return float(np.clip((value - low) / (high - low), 0, 1))
 
 
 def _onset_strength(flux: np.ndarray) -> np.ndarray:
